@@ -1,0 +1,84 @@
+//! The one error type, and the one place it becomes HTTP.
+//!
+//! Bodies are short and generic: internals (record contents, store messages) go to
+//! logs and click events, never to the client.
+
+use std::fmt;
+
+use crate::canon::CanonError;
+use crate::click::Outcome;
+use crate::reply::{Reply, ALLOW};
+use crate::record::RecordError;
+use crate::store::StoreError;
+
+/// Seconds a client should wait before retrying after a store failure.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// No live route for this host and path.
+    NotFound,
+    /// A method other than GET, HEAD, OPTIONS.
+    MethodNotAllowed,
+    /// The URL has no canonical form (e.g. an invalid host).
+    BadRequest(CanonError),
+    /// The path is longer than [`crate::canon::MAX_PATH_BYTES`].
+    UriTooLong,
+    /// KV failed: answer 503, never 404, since the route may well exist.
+    StoreUnavailable(StoreError),
+    /// A record breaks ROUTES.md: never redirected to; reported as a fault.
+    InvalidRecord { key: String, error: RecordError },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotFound => f.write_str("no route"),
+            Error::MethodNotAllowed => f.write_str("method not allowed"),
+            Error::BadRequest(e) => write!(f, "bad request: {e}"),
+            Error::UriTooLong => f.write_str("path too long"),
+            Error::StoreUnavailable(e) => e.fmt(f),
+            Error::InvalidRecord { key, error } => write!(f, "invalid route record at {key:?}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// The click outcome this error is reported as.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Error::NotFound => Outcome::Miss,
+            Error::MethodNotAllowed => Outcome::MethodNotAllowed,
+            Error::BadRequest(_) => Outcome::BadRequest,
+            Error::UriTooLong => Outcome::UriTooLong,
+            Error::StoreUnavailable(_) => Outcome::StoreError,
+            Error::InvalidRecord { .. } => Outcome::InvalidRecord,
+        }
+    }
+
+    /// Whether this is a fault of ours (to log and report), not of the request.
+    pub fn is_fault(&self) -> bool {
+        matches!(self, Error::StoreUnavailable(_) | Error::InvalidRecord { .. })
+    }
+
+    /// The HTTP answer. Every error is `Cache-Control: no-store` and has no `Location`.
+    pub fn reply(&self) -> Reply {
+        let (status, body) = match self {
+            Error::NotFound => (404, "Not Found: no route for this URL\n"),
+            Error::MethodNotAllowed => (405, "Method Not Allowed: use GET or HEAD\n"),
+            Error::BadRequest(_) => (400, "Bad Request: malformed host or path\n"),
+            Error::UriTooLong => (414, "URI Too Long\n"),
+            Error::StoreUnavailable(_) => (503, "Service Unavailable: try again shortly\n"),
+            Error::InvalidRecord { .. } => (500, "Internal Server Error: this route is misconfigured\n"),
+        };
+        let mut reply = Reply::text(status, body).header("cache-control", "no-store");
+        match self {
+            Error::MethodNotAllowed => reply = reply.header("allow", ALLOW),
+            Error::StoreUnavailable(_) => reply = reply.header("retry-after", RETRY_AFTER_SECS.to_string()),
+            _ => {}
+        }
+        reply
+    }
+}

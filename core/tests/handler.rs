@@ -1,0 +1,245 @@
+//! The whole request flow against an in-memory store that can fail on demand.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use redirector_core::click::Outcome;
+use redirector_core::store::{RouteStore, StoreError};
+use redirector_core::{handle, Deployment, Handled, RequestFacts};
+use url::Url;
+
+/// The fake store is always ready, so one poll finishes the flow.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("fake store never pends"),
+    }
+}
+
+#[derive(Default)]
+struct FakeStore {
+    data: HashMap<String, String>,
+    fail: bool,
+    reads: RefCell<Vec<String>>,
+}
+
+impl FakeStore {
+    fn with(pairs: &[(&str, &str)]) -> Self {
+        Self { data: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), ..Self::default() }
+    }
+}
+
+impl RouteStore for FakeStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.reads.borrow_mut().push(key.to_string());
+        if self.fail {
+            return Err(StoreError("injected".into()));
+        }
+        Ok(self.data.get(key).cloned())
+    }
+}
+
+const NOW: i64 = 1_780_000_000_000; // 2026-05-28
+
+fn run(store: Option<&FakeStore>, method: &str, url: &str) -> Handled {
+    let url = Url::parse(url).unwrap();
+    let bindings = vec![("ROUTES_KV_TEST".to_string(), store.is_some())];
+    let dep = Deployment { env: "test", release: "abc123", bindings: &bindings };
+    let req = RequestFacts {
+        method,
+        url: &url,
+        country: Some("DE"),
+        colo: Some("FRA"),
+        referer: Some("https://news.example.org/x"),
+        user_agent: Some("curl/8"),
+        now_ms: NOW,
+    };
+    block_on(handle(&req, store, &dep))
+}
+
+fn get(store: &FakeStore, url: &str) -> Handled {
+    run(Some(store), "GET", url)
+}
+
+fn routes() -> FakeStore {
+    FakeStore::with(&[
+        ("go.example.com/summer", r#"{"to":"https://shop.example.com/sale?src=go","id":"summer"}"#),
+        ("go.example.com/bare", r#""https://example.com/bare""#),
+        ("go.example.com/perm", r#"{"to":"https://example.com/p","status":301}"#),
+        ("go.example.com/noq", r#"{"to":"https://example.com/n","forward_query":false}"#),
+        ("go.example.com/off", r#"{"to":"https://example.com/off","enabled":false}"#),
+        ("*/off", r#"{"to":"https://example.com/any-off"}"#),
+        ("go.example.com/later", r#"{"to":"https://example.com/later","starts":"2030-01-01T00:00:00Z"}"#),
+        ("go.example.com/gone", r#"{"to":"https://example.com/gone","expires":"2020-01-01T00:00:00Z"}"#),
+        ("*/help", r#"{"to":"https://help.example.com/","status":307}"#),
+        ("go.example.com/evil", r#""javascript:alert(1)""#),
+        ("*/evil", r#""https://fallback.example.com""#),
+        ("go.example.com/caf%C3%A9", r#""https://example.com/cafe""#),
+    ])
+}
+
+#[test]
+fn exact_links_follow_the_contract() {
+    let store = routes();
+    // (url, status, location)
+    let cases: &[(&str, u16, Option<&str>)] = &[
+        ("https://go.example.com/summer", 302, Some("https://shop.example.com/sale?src=go")),
+        ("https://GO.example.com./summer/?src=x&a=1", 302, Some("https://shop.example.com/sale?src=go&a=1")),
+        ("https://go.example.com:8443//summer", 302, Some("https://shop.example.com/sale?src=go")),
+        ("https://go.example.com/Summer", 404, None),
+        ("https://go.example.com/bare", 302, Some("https://example.com/bare")),
+        ("https://go.example.com/perm", 301, Some("https://example.com/p")),
+        ("https://go.example.com/noq?a=1", 302, Some("https://example.com/n")),
+        ("https://go.example.com/off", 302, Some("https://example.com/any-off")),
+        ("https://go.example.com/later", 404, None),
+        ("https://go.example.com/gone", 404, None),
+        ("https://other.example.net/help", 307, Some("https://help.example.com/")),
+        ("https://go.example.com/evil", 500, None),
+        ("https://go.example.com/cafe%CC%81", 302, Some("https://example.com/cafe")),
+        ("https://go.example.com/caf%c3%a9", 302, Some("https://example.com/cafe")),
+        ("https://go.example.com/nothing", 404, None),
+    ];
+    for (url, status, location) in cases {
+        let h = get(&store, url);
+        assert_eq!(h.reply.status, *status, "{url}");
+        assert_eq!(h.reply.get("location"), *location, "{url}");
+        assert_eq!(h.click.status, *status, "{url}");
+    }
+}
+
+#[test]
+fn cache_control_by_status() {
+    let store = routes();
+    assert_eq!(get(&store, "https://go.example.com/perm").reply.get("cache-control"), Some("public, max-age=3600"));
+    assert_eq!(get(&store, "https://go.example.com/summer").reply.get("cache-control"), Some("private, no-store"));
+    assert_eq!(get(&store, "https://x.example.com/help").reply.get("cache-control"), Some("private, no-store"));
+    assert_eq!(get(&store, "https://go.example.com/none").reply.get("cache-control"), Some("no-store"));
+    assert_eq!(get(&store, "https://go.example.com/evil").reply.get("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn methods() {
+    let store = routes();
+    let head = run(Some(&store), "HEAD", "https://go.example.com/summer");
+    assert_eq!((head.reply.status, head.reply.body.as_str()), (302, ""));
+    assert_eq!(head.reply.get("location"), Some("https://shop.example.com/sale?src=go"));
+    let miss = run(Some(&store), "HEAD", "https://go.example.com/none");
+    assert_eq!((miss.reply.status, miss.reply.body.as_str()), (404, ""));
+
+    let options = run(Some(&store), "OPTIONS", "https://go.example.com/summer");
+    assert_eq!(options.reply.status, 204);
+    assert_eq!(options.reply.get("allow"), Some("GET, HEAD, OPTIONS"));
+    assert_eq!(options.click.outcome, Outcome::Options);
+
+    for m in ["POST", "PUT", "DELETE", "PATCH", "get", "TRACE"] {
+        let fresh = routes();
+        let h = run(Some(&fresh), m, "https://go.example.com/summer");
+        assert_eq!(h.reply.status, 405, "{m}");
+        assert_eq!(h.reply.get("allow"), Some("GET, HEAD, OPTIONS"));
+        assert_eq!(h.reply.get("location"), None);
+        assert!(fresh.reads.borrow().is_empty(), "{m} must not read KV");
+    }
+}
+
+#[test]
+fn store_failure_is_503_never_404() {
+    let failing = FakeStore { fail: true, ..routes() };
+    let h = get(&failing, "https://go.example.com/summer");
+    assert_eq!(h.reply.status, 503);
+    assert_eq!(h.reply.get("retry-after"), Some("5"));
+    assert_eq!(h.reply.get("cache-control"), Some("no-store"));
+    assert_eq!(h.click.outcome, Outcome::StoreError);
+    assert!(h.fault.is_some());
+
+    let missing = run(None, "GET", "https://go.example.com/summer");
+    assert_eq!(missing.reply.status, 503);
+}
+
+#[test]
+fn invalid_record_is_a_fault_without_location() {
+    let store = routes();
+    let h = get(&store, "https://go.example.com/evil");
+    assert_eq!(h.reply.status, 500);
+    assert_eq!(h.reply.get("location"), None);
+    assert_eq!(h.click.outcome, Outcome::InvalidRecord);
+    assert_eq!(h.click.route_id, "go.example.com/evil");
+    let fault = h.fault.expect("reported");
+    assert!(fault.to_string().contains("scheme"), "{fault}");
+    // The invalid record stops the lookup: the valid `*/evil` is not used.
+    assert_eq!(*store.reads.borrow(), vec!["go.example.com/evil".to_string()]);
+}
+
+#[test]
+fn lookup_reads_in_order_and_stops_at_first_hit() {
+    let store = routes();
+    get(&store, "https://go.example.com/summer");
+    assert_eq!(*store.reads.borrow(), vec!["go.example.com/summer"]);
+    store.reads.borrow_mut().clear();
+    get(&store, "https://go.example.com/help");
+    assert_eq!(*store.reads.borrow(), vec!["go.example.com/help", "*/help"]);
+}
+
+#[test]
+fn reserved_paths_and_health() {
+    let store = routes();
+    let h = get(&store, "https://go.example.com/__redirector/health");
+    assert_eq!(h.reply.status, 200);
+    let body: serde_json::Value = serde_json::from_str(&h.reply.body).unwrap();
+    assert_eq!(body["env"], "test");
+    assert_eq!(body["release"], "abc123");
+    assert_eq!(body["bindings"]["ROUTES_KV_TEST"], true);
+    assert_eq!(h.click.outcome, Outcome::Health);
+
+    let other = get(&store, "https://go.example.com/__redirector/anything");
+    assert_eq!(other.reply.status, 404);
+    assert!(store.reads.borrow().is_empty(), "reserved paths are never looked up");
+
+    let unhealthy = run(None, "GET", "https://go.example.com/__redirector/health");
+    assert_eq!(unhealthy.reply.status, 503);
+}
+
+#[test]
+fn hostile_and_oversized_urls() {
+    let store = routes();
+    let long = format!("https://go.example.com/{}", "a".repeat(3000));
+    let h = get(&store, &long);
+    assert_eq!(h.reply.status, 414);
+    assert!(store.reads.borrow().is_empty());
+    // Keys over KV's 512-byte limit cannot exist: a miss, not a store error.
+    let h = get(&store, &format!("https://go.example.com/{}", "b".repeat(600)));
+    assert_eq!(h.reply.status, 404);
+    assert!(store.reads.borrow().is_empty());
+    // A hostile query never changes the target's host.
+    let h = get(&store, "https://go.example.com/summer?x=@evil.com&%0d%0a=1");
+    let loc = Url::parse(h.reply.get("location").unwrap()).unwrap();
+    assert_eq!(loc.host_str(), Some("shop.example.com"));
+}
+
+#[test]
+fn click_carries_the_schema_fields() {
+    let store = routes();
+    let h = get(&store, "https://go.example.com/summer?a=1");
+    let c = &h.click;
+    assert_eq!(c.blobs(), [
+        "summer",
+        "go.example.com",
+        "/summer",
+        "https://shop.example.com/sale?src=go&a=1",
+        "redirect",
+        "DE",
+        "FRA",
+        "news.example.org",
+        "bot",
+        "test",
+        "abc123",
+        "GET",
+    ]);
+    assert_eq!(c.doubles(), [302.0, 0.0]);
+    assert_eq!(c.index(), "go.example.com");
+    let miss = get(&store, "https://go.example.com/none");
+    assert_eq!((miss.click.outcome, miss.click.route_id.as_str(), miss.click.target.as_str()), (Outcome::Miss, "", ""));
+}
