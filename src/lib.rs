@@ -1,1 +1,42 @@
-//! placeholder
+//! # redirector (the Worker)
+//!
+//! A thin layer that adapts Cloudflare bindings to [`redirector_core`], where every
+//! decision is made. Reading order for a newcomer:
+//!
+//! 1. [`fetch`] (below): the entry point; hands off at once.
+//! 2. [`app::serve`]: gathers the request facts, runs [`redirector_core::handle`]
+//!    (canonicalise -> look up -> validate -> respond -> click), then writes the
+//!    click and logs any fault.
+//! 3. The adapters, one per binding:
+//!
+//! | module | binding | role |
+//! |---|---|---|
+//! | [`bindings`] | `ENVIRONMENT` var | picks `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>`, `CLICKS_<ENV>` |
+//! | [`kv`] | `ROUTES_KV_<ENV>` | [`redirector_core::store::RouteStore`] over Workers KV |
+//! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
+//! | [`respond`] | - | turns a core [`redirector_core::reply::Reply`] into a `Response` |
+//! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class |
+//!
+//! The release (git sha) is baked in at build time by `build.rs`.
+
+pub mod app;
+pub mod bindings;
+pub mod clicks;
+pub mod kv;
+pub mod respond;
+pub mod route_do;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+/// The git sha this build was made from (`REDIRECTOR_RELEASE`, or `git rev-parse HEAD`).
+pub const RELEASE: &str = env!("REDIRECTOR_RELEASE");
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    app::serve(req, env).await
+}

@@ -1,0 +1,129 @@
+// Shared Miniflare harness for the integration suite.
+//
+// It loads the *built* worker (build/index.js + index_bg.wasm, made by
+// scripts/build-worker) into workerd through Miniflare, with real local KV and
+// Durable Objects. Three workers run the same build under different ENVIRONMENT
+// values, reached by host name:
+//
+//   any other host   -> "local":  ROUTES_KV_LOCAL, ROUTE_DO_LOCAL, CLICKS_LOCAL
+//   *.kvfail.test    -> "kvfail": ROUTES_KV_KVFAIL is a KV whose every read throws
+//   *.bare.test      -> "bare":   no bindings but the click capture
+//
+// Analytics Engine: Miniflare's own binding discards data points, so every
+// CLICKS_<ENV> is a wrapped binding that logs each point as one JSON line; the
+// harness reads workerd's structured logs and keeps the points, and tests read
+// them back with `clicks.next()`.
+import { Miniflare } from "miniflare";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const CLICK_TAG = "__click__ ";
+
+const moduleRules = [
+  { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+  { type: "CompiledWasm", include: ["**/*.wasm"] },
+];
+
+const clickCapture = `
+export default function (env) {
+  return {
+    writeDataPoint(point) {
+      console.log(${JSON.stringify(CLICK_TAG)} + JSON.stringify({ env: env.SOURCE, ...point }));
+    },
+  };
+}`;
+
+const failingKv = `
+export default function () {
+  const fail = async () => { throw new Error("injected KV failure"); };
+  return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
+}`;
+
+function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false } = {}) {
+  const E = env.toUpperCase();
+  const worker = {
+    name,
+    rootPath: ROOT,
+    scriptPath: "build/index.js",
+    modules: true,
+    modulesRules: moduleRules,
+    compatibilityDate: "2026-04-20",
+    routes,
+    bindings: { ENVIRONMENT: env },
+    wrappedBindings: {
+      [`CLICKS_${E}`]: { scriptName: "click-capture", bindings: { SOURCE: env } },
+    },
+  };
+  if (kv && !failKv) worker.kvNamespaces = [`ROUTES_KV_${E}`];
+  if (failKv) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "failing-kv" };
+  if (durable) worker.durableObjects = { [`ROUTE_DO_${E}`]: { className: "RouteDo", useSQLite: true } };
+  return worker;
+}
+
+/** Start Miniflare with the built worker. Call `close()` when done. */
+export async function start() {
+  const points = [];
+  const waiters = [];
+  const onLog = ({ message }) => {
+    for (const line of String(message).split("\n")) {
+      const at = line.indexOf(CLICK_TAG);
+      if (at < 0) continue;
+      points.push(JSON.parse(line.slice(at + CLICK_TAG.length)));
+      while (waiters.length && waiters[0].n <= points.length) waiters.shift().resolve();
+    }
+  };
+  const mf = new Miniflare({
+    kvPersist: false,
+    durableObjectsPersist: false,
+    structuredWorkerdLogs: true,
+    handleStructuredLogs: onLog,
+    workers: [
+      redirectorWorker("redirector-local", "local"),
+      redirectorWorker("redirector-kvfail", "kvfail", { routes: ["*kvfail.test/*"], failKv: true }),
+      redirectorWorker("redirector-bare", "bare", { routes: ["*bare.test/*"], kv: false, durable: false }),
+      { name: "click-capture", modules: true, script: clickCapture },
+      { name: "failing-kv", modules: true, script: failingKv },
+    ],
+  });
+  await mf.ready;
+  const kv = await mf.getKVNamespace("ROUTES_KV_LOCAL", "redirector-local");
+  let taken = 0;
+
+  return {
+    mf,
+    kv,
+    /** Put routes: { key: value } where value is an object/string (JSON-encoded) or raw text via {raw}. */
+    async seed(routes) {
+      for (const [key, value] of Object.entries(routes)) {
+        await kv.put(key, typeof value === "object" && value && "raw" in value ? value.raw : JSON.stringify(value));
+      }
+    },
+    /** Fetch without following redirects. */
+    fetch(url, init = {}) {
+      return mf.dispatchFetch(url, { redirect: "manual", ...init });
+    },
+    clicks: {
+      /** Wait for and return the next `n` click points written after the last call. */
+      async next(n = 1, timeoutMs = 5000) {
+        const want = taken + n;
+        if (points.length < want) {
+          await new Promise((resolve, reject) => {
+            const timer = setTimeout(
+              () => reject(new Error(`expected ${want} click points, saw ${points.length}`)),
+              timeoutMs,
+            );
+            waiters.push({ n: want, resolve: () => { clearTimeout(timer); resolve(); } });
+          });
+        }
+        const out = points.slice(taken, want);
+        taken = want;
+        return out;
+      },
+      /** All points seen so far (for "exactly one" checks after a settle delay). */
+      all: () => points.slice(),
+      skipAll() { taken = points.length; },
+    },
+    close: () => mf.dispose(),
+  };
+}
