@@ -8,6 +8,7 @@
 //   any other host   -> "local":  ROUTES_KV_LOCAL, ROUTE_DO_LOCAL, CLICKS_LOCAL
 //   *.kvfail.test    -> "kvfail": ROUTES_KV_KVFAIL is a KV whose every read throws
 //   *.bare.test      -> "bare":   no bindings but the click capture
+//   *.aefail.test    -> "aefail": real KV, but writing a click point throws
 //
 // Analytics Engine: Miniflare's own binding discards data points, so every
 // CLICKS_<ENV> is a wrapped binding that logs each point as one JSON line; the
@@ -19,6 +20,24 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLICK_TAG = "__click__ ";
+const SENTINEL_HOST = "sentinel.invalid";
+const SENTINEL_PATH = "/__redirector/health";
+
+/** The click schema (docs/clicks.md), so tests read fields by name. */
+export const BLOBS = [
+  "route_id", "host", "path", "target", "outcome", "country", "colo",
+  "referer_host", "ua_class", "env", "release", "method",
+];
+export const DOUBLES = ["status", "latency_ms"];
+
+export function named(point) {
+  const out = { index: point.indexes[0], env_source: point.env };
+  BLOBS.forEach((name, i) => (out[name] = point.blobs[i]));
+  DOUBLES.forEach((name, i) => (out[name] = point.doubles[i]));
+  out.blob_count = point.blobs.length;
+  out.double_count = point.doubles.length;
+  return out;
+}
 
 const moduleRules = [
   { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
@@ -34,13 +53,18 @@ export default function (env) {
   };
 }`;
 
+const failingClicks = `
+export default function () {
+  return { writeDataPoint() { throw new Error("injected Analytics Engine failure"); } };
+}`;
+
 const failingKv = `
 export default function () {
   const fail = async () => { throw new Error("injected KV failure"); };
   return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
 }`;
 
-function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false } = {}) {
+function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false } = {}) {
   const E = env.toUpperCase();
   const worker = {
     name,
@@ -52,7 +76,9 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
     routes,
     bindings: { ENVIRONMENT: env },
     wrappedBindings: {
-      [`CLICKS_${E}`]: { scriptName: "click-capture", bindings: { SOURCE: env } },
+      [`CLICKS_${E}`]: failClicks
+        ? { scriptName: "failing-clicks" }
+        : { scriptName: "click-capture", bindings: { SOURCE: env } },
     },
   };
   if (kv && !failKv) worker.kvNamespaces = [`ROUTES_KV_${E}`];
@@ -82,26 +108,45 @@ export async function start() {
       redirectorWorker("redirector-local", "local"),
       redirectorWorker("redirector-kvfail", "kvfail", { routes: ["*kvfail.test/*"], failKv: true }),
       redirectorWorker("redirector-bare", "bare", { routes: ["*bare.test/*"], kv: false, durable: false }),
+      redirectorWorker("redirector-aefail", "aefail", { routes: ["*aefail.test/*"], failClicks: true }),
       { name: "click-capture", modules: true, script: clickCapture },
+      { name: "failing-clicks", modules: true, script: failingClicks },
       { name: "failing-kv", modules: true, script: failingKv },
     ],
   });
   await mf.ready;
   const kv = await mf.getKVNamespace("ROUTES_KV_LOCAL", "redirector-local");
+  const aefailKv = await mf.getKVNamespace("ROUTES_KV_AEFAIL", "redirector-aefail");
   let taken = 0;
+  const fetch = (url, init = {}) => mf.dispatchFetch(url, { redirect: "manual", ...init });
 
   return {
     mf,
     kv,
     /** Put routes: { key: value } where value is an object/string (JSON-encoded) or raw text via {raw}. */
-    async seed(routes) {
+    async seed(routes, namespace = kv) {
       for (const [key, value] of Object.entries(routes)) {
-        await kv.put(key, typeof value === "object" && value && "raw" in value ? value.raw : JSON.stringify(value));
+        await namespace.put(key, typeof value === "object" && value && "raw" in value ? value.raw : JSON.stringify(value));
       }
     },
+    aefailKv,
     /** Fetch without following redirects. */
-    fetch(url, init = {}) {
-      return mf.dispatchFetch(url, { redirect: "manual", ...init });
+    fetch,
+    /**
+     * Fetch, read the body, and return the one click point the request wrote.
+     * A sentinel health request follows, and its point must come right after:
+     * so a request that wrote zero or two points fails here.
+     */
+    async request(url, init = {}) {
+      this.clicks.skipAll();
+      const res = await fetch(url, init);
+      const body = await res.text();
+      await fetch(`https://${SENTINEL_HOST}${SENTINEL_PATH}`);
+      const [click, sentinel] = await this.clicks.next(2);
+      if (sentinel?.blobs?.[1] !== SENTINEL_HOST || click?.blobs?.[1] === SENTINEL_HOST) {
+        throw new Error(`expected exactly one click point for ${url}, got ${JSON.stringify([click, sentinel])}`);
+      }
+      return { res, body, click: named(click) };
     },
     clicks: {
       /** Wait for and return the next `n` click points written after the last call. */
