@@ -41,7 +41,7 @@ pub async fn serve(req: Request, env: Env) -> Result<Response> {
 
 /// A string property of `request.cf`, if there is one (absent locally and in tests
 /// that do not set it). Read through Reflect: `Cf::colo` panics when it is missing.
-fn cf_string(req: &Request, name: &str) -> Option<String> {
+pub fn cf_string(req: &Request, name: &str) -> Option<String> {
     let cf = js_sys::Reflect::get(req.inner(), &JsValue::from_str("cf")).ok()?;
     if cf.is_undefined() || cf.is_null() {
         return None;

@@ -1,0 +1,110 @@
+//! wasm-only tests for the worker layer's adapters, run under node by
+//! wasm-bindgen-test-runner (scripts/test sets it as the wasm32 test runner).
+//! Everything the adapters decide is in redirector-core and tested natively; these
+//! pin the JS-facing conversions.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Function, Object, Reflect};
+use redirector::{app::cf_string, clicks, respond::to_response};
+use redirector_core::click::{Click, Outcome};
+use redirector_core::reply::Reply;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+use worker::{AnalyticsEngineDataset, Method, Request};
+
+#[wasm_bindgen_test]
+async fn redirect_reply_becomes_an_empty_response_with_its_headers() {
+    let mut res = to_response(Reply::redirect(308, "https://example.com/a?b=1")).unwrap();
+    assert_eq!(res.status_code(), 308);
+    assert_eq!(res.headers().get("location").unwrap().as_deref(), Some("https://example.com/a?b=1"));
+    assert_eq!(res.headers().get("cache-control").unwrap().as_deref(), Some("public, max-age=3600"));
+    assert_eq!(res.text().await.unwrap(), "");
+}
+
+#[wasm_bindgen_test]
+async fn text_reply_keeps_its_body_and_type() {
+    let mut res = to_response(Reply::text(404, "nope\n").header("cache-control", "no-store")).unwrap();
+    assert_eq!(res.status_code(), 404);
+    assert_eq!(res.headers().get("content-type").unwrap().as_deref(), Some("text/plain; charset=utf-8"));
+    assert_eq!(res.text().await.unwrap(), "nope\n");
+}
+
+fn request_with_cf(cf: Option<&[(&str, &str)]>) -> Request {
+    let req = Request::new("https://go.example.com/x", Method::Get).unwrap();
+    if let Some(props) = cf {
+        let obj = Object::new();
+        for (k, v) in props {
+            Reflect::set(&obj, &(*k).into(), &(*v).into()).unwrap();
+        }
+        Reflect::set(req.inner(), &"cf".into(), &obj).unwrap();
+    }
+    req
+}
+
+#[wasm_bindgen_test]
+fn cf_fields_are_optional() {
+    // Regression: worker's `Cf::colo()` unwraps and panics when colo is missing.
+    let req = request_with_cf(Some(&[("country", "DE")]));
+    assert_eq!(cf_string(&req, "country").as_deref(), Some("DE"));
+    assert_eq!(cf_string(&req, "colo"), None);
+    assert_eq!(cf_string(&request_with_cf(None), "country"), None);
+}
+
+#[wasm_bindgen_test]
+fn click_becomes_a_data_point_in_schema_order() {
+    let points = Array::new();
+    let dataset = Object::new();
+    Reflect::set(&dataset, &"points".into(), &points).unwrap();
+    let write = Function::new_with_args("p", "this.points.push(p)");
+    Reflect::set(&dataset, &"writeDataPoint".into(), &write).unwrap();
+    let dataset: AnalyticsEngineDataset = JsValue::from(dataset).unchecked_into();
+    let click = Click {
+        route_id: "summer".into(),
+        host: "go.example.com".into(),
+        path: "/summer".into(),
+        target: "https://shop.example.com/".into(),
+        status: 302,
+        outcome: Outcome::Redirect,
+        country: "DE".into(),
+        colo: "FRA".into(),
+        referer_host: "news.example.org".into(),
+        ua_class: "mobile",
+        env: "test".into(),
+        release: "abc".into(),
+        method: "GET".into(),
+        latency_ms: 3.0,
+    };
+    clicks::write(Some(&dataset), &click);
+    assert_eq!(points.length(), 1);
+    let point = points.get(0);
+    let field = |name: &str| Array::from(&Reflect::get(&point, &name.into()).unwrap());
+    let strings = |a: Array| a.iter().map(|v| v.as_string().unwrap()).collect::<Vec<_>>();
+    assert_eq!(strings(field("indexes")), ["go.example.com"]);
+    assert_eq!(strings(field("blobs")), click.blobs());
+    let doubles: Vec<f64> = field("doubles").iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(doubles, [302.0, 3.0]);
+}
+
+#[wasm_bindgen_test]
+fn a_throwing_dataset_does_not_panic() {
+    let dataset = Object::new();
+    Reflect::set(&dataset, &"writeDataPoint".into(), &Function::new_no_args("throw new Error('down')")).unwrap();
+    let dataset: AnalyticsEngineDataset = JsValue::from(dataset).unchecked_into();
+    let click = Click {
+        route_id: String::new(),
+        host: "h".into(),
+        path: "/".into(),
+        target: String::new(),
+        status: 404,
+        outcome: Outcome::Miss,
+        country: String::new(),
+        colo: String::new(),
+        referer_host: String::new(),
+        ua_class: "unknown",
+        env: "test".into(),
+        release: "abc".into(),
+        method: "GET".into(),
+        latency_ms: 0.0,
+    };
+    clicks::write(Some(&dataset), &click);
+}
