@@ -26,6 +26,9 @@ pub enum Error {
     UriTooLong,
     /// KV failed: answer 503, never 404, since the route may well exist.
     StoreUnavailable(StoreError),
+    /// A `strong` route, whose answer must come from `ROUTE_DO_<ENV>`, could not get
+    /// one: answer 503 rather than guess (and never over-serve a `max_clicks` cap).
+    StrongUnavailable { key: String },
     /// A record breaks ROUTES.md: never redirected to; reported as a fault.
     InvalidRecord { key: String, error: RecordError },
 }
@@ -38,6 +41,7 @@ impl fmt::Display for Error {
             Error::BadRequest(e) => write!(f, "bad request: {e}"),
             Error::UriTooLong => f.write_str("path too long"),
             Error::StoreUnavailable(e) => e.fmt(f),
+            Error::StrongUnavailable { key } => write!(f, "strong route {key:?} has no Durable Object answer"),
             Error::InvalidRecord { key, error } => write!(f, "invalid route record at {key:?}: {error}"),
         }
     }
@@ -53,14 +57,14 @@ impl Error {
             Error::MethodNotAllowed => Outcome::MethodNotAllowed,
             Error::BadRequest(_) => Outcome::BadRequest,
             Error::UriTooLong => Outcome::UriTooLong,
-            Error::StoreUnavailable(_) => Outcome::StoreError,
+            Error::StoreUnavailable(_) | Error::StrongUnavailable { .. } => Outcome::StoreError,
             Error::InvalidRecord { .. } => Outcome::InvalidRecord,
         }
     }
 
     /// Whether this is a fault of ours (to log and report), not of the request.
     pub fn is_fault(&self) -> bool {
-        matches!(self, Error::StoreUnavailable(_) | Error::InvalidRecord { .. })
+        matches!(self, Error::StoreUnavailable(_) | Error::StrongUnavailable { .. } | Error::InvalidRecord { .. })
     }
 
     /// The HTTP answer. Every error is `Cache-Control: no-store` and has no `Location`.
@@ -70,13 +74,17 @@ impl Error {
             Error::MethodNotAllowed => (405, "Method Not Allowed: use GET or HEAD\n"),
             Error::BadRequest(_) => (400, "Bad Request: malformed host or path\n"),
             Error::UriTooLong => (414, "URI Too Long\n"),
-            Error::StoreUnavailable(_) => (503, "Service Unavailable: try again shortly\n"),
+            Error::StoreUnavailable(_) | Error::StrongUnavailable { .. } => {
+                (503, "Service Unavailable: try again shortly\n")
+            }
             Error::InvalidRecord { .. } => (500, "Internal Server Error: this route is misconfigured\n"),
         };
         let mut reply = Reply::text(status, body).header("cache-control", "no-store");
         match self {
             Error::MethodNotAllowed => reply = reply.header("allow", ALLOW),
-            Error::StoreUnavailable(_) => reply = reply.header("retry-after", RETRY_AFTER_SECS.to_string()),
+            Error::StoreUnavailable(_) | Error::StrongUnavailable { .. } => {
+                reply = reply.header("retry-after", RETRY_AFTER_SECS.to_string())
+            }
             _ => {}
         }
         reply

@@ -114,6 +114,11 @@ pub async fn handle<S: RouteStore>(req: &RequestFacts<'_>, store: Option<&S>, de
             return failed(Error::StoreUnavailable(missing), click, head);
         };
         match lookup(store, &click.host, &click.path, req.now_ms).await {
+            // Strong routes are answered by ROUTE_DO_<ENV>, which this build does not
+            // consult yet: refuse rather than serve a possibly killed or capped link.
+            Ok(Some(found)) if found.record.strong => {
+                return failed(Error::StrongUnavailable { key: found.key }, click, head);
+            }
             Ok(Some(found)) => {
                 let record = &found.record;
                 let mut target = record.to.clone();
@@ -148,7 +153,7 @@ fn failed(error: Error, mut click: Click, head: bool) -> Handled {
     let reply = if head { reply.without_body() } else { reply };
     click.status = reply.status;
     click.outcome = error.outcome();
-    if let Error::InvalidRecord { key, .. } = &error {
+    if let Error::InvalidRecord { key, .. } | Error::StrongUnavailable { key } = &error {
         click.route_id = key.clone();
     }
     let fault = error.is_fault().then_some(error);

@@ -79,6 +79,7 @@ fn routes() -> FakeStore {
         ("go.example.com/evil", r#""javascript:alert(1)""#),
         ("*/evil", r#""https://fallback.example.com""#),
         ("go.example.com/caf%C3%A9", r#""https://example.com/cafe""#),
+        ("go.example.com/strong", r#"{"to":"https://example.com/s","strong":true,"max_clicks":5}"#),
     ])
 }
 
@@ -242,4 +243,15 @@ fn click_carries_the_schema_fields() {
     assert_eq!(c.index(), "go.example.com");
     let miss = get(&store, "https://go.example.com/none");
     assert_eq!((miss.click.outcome, miss.click.route_id.as_str(), miss.click.target.as_str()), (Outcome::Miss, "", ""));
+}
+
+#[test]
+fn strong_routes_are_refused_until_the_durable_object_answers() {
+    let store = routes();
+    let h = get(&store, "https://go.example.com/strong");
+    assert_eq!(h.reply.status, 503);
+    assert_eq!(h.reply.get("location"), None);
+    assert_eq!(h.reply.get("cache-control"), Some("no-store"));
+    assert_eq!(h.click.route_id, "go.example.com/strong");
+    assert!(h.fault.is_some());
 }
