@@ -50,15 +50,8 @@ fn cf_fields_are_optional() {
     assert_eq!(cf_string(&request_with_cf(None), "country"), None);
 }
 
-#[wasm_bindgen_test]
-fn click_becomes_a_data_point_in_schema_order() {
-    let points = Array::new();
-    let dataset = Object::new();
-    Reflect::set(&dataset, &"points".into(), &points).unwrap();
-    let write = Function::new_with_args("p", "this.points.push(p)");
-    Reflect::set(&dataset, &"writeDataPoint".into(), &write).unwrap();
-    let dataset: AnalyticsEngineDataset = JsValue::from(dataset).unchecked_into();
-    let click = Click {
+fn sample_click() -> Click {
+    Click {
         route_id: "summer".into(),
         host: "go.example.com".into(),
         path: "/summer".into(),
@@ -73,7 +66,18 @@ fn click_becomes_a_data_point_in_schema_order() {
         release: "abc".into(),
         method: "GET".into(),
         latency_ms: 3.0,
-    };
+    }
+}
+
+#[wasm_bindgen_test]
+fn click_becomes_a_data_point_in_schema_order() {
+    let points = Array::new();
+    let dataset = Object::new();
+    Reflect::set(&dataset, &"points".into(), &points).unwrap();
+    let write = Function::new_with_args("p", "this.points.push(p)");
+    Reflect::set(&dataset, &"writeDataPoint".into(), &write).unwrap();
+    let dataset: AnalyticsEngineDataset = JsValue::from(dataset).unchecked_into();
+    let click = sample_click();
     clicks::write(Some(&dataset), &click);
     assert_eq!(points.length(), 1);
     let point = points.get(0);
@@ -90,21 +94,6 @@ fn a_throwing_dataset_does_not_panic() {
     let dataset = Object::new();
     Reflect::set(&dataset, &"writeDataPoint".into(), &Function::new_no_args("throw new Error('down')")).unwrap();
     let dataset: AnalyticsEngineDataset = JsValue::from(dataset).unchecked_into();
-    let click = Click {
-        route_id: String::new(),
-        host: "h".into(),
-        path: "/".into(),
-        target: String::new(),
-        status: 404,
-        outcome: Outcome::Miss,
-        country: String::new(),
-        colo: String::new(),
-        referer_host: String::new(),
-        ua_class: "unknown",
-        env: "test".into(),
-        release: "abc".into(),
-        method: "GET".into(),
-        latency_ms: 0.0,
-    };
+    let click = sample_click();
     clicks::write(Some(&dataset), &click);
 }

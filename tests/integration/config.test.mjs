@@ -1,0 +1,63 @@
+// wrangler.toml: the env matrix, read through wrangler's own config reader.
+// Every env restates all of its bindings, names only its own resources, and sets the
+// ENVIRONMENT var the worker derives its binding names from.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { unstable_readConfig } from "wrangler";
+
+const ENVS = ["dev", "staging", "prod"];
+const read = (env) => unstable_readConfig({ config: "wrangler.toml", env }, { hideWarnings: true });
+
+function bindingsOf(config) {
+  return {
+    name: config.name,
+    environment: config.vars.ENVIRONMENT,
+    kv: config.kv_namespaces.map((k) => k.binding),
+    kvIds: config.kv_namespaces.map((k) => k.id),
+    durable: config.durable_objects.bindings.map((d) => `${d.name}:${d.class_name}`),
+    analytics: config.analytics_engine_datasets.map((a) => `${a.binding}:${a.dataset}`),
+    migrations: config.migrations.map((m) => `${m.tag}:${(m.new_sqlite_classes ?? []).join(",")}`),
+    routes: config.routes ?? [],
+  };
+}
+
+test("local (top level): what `wrangler dev` runs with no flags", () => {
+  assert.deepEqual(bindingsOf(read(undefined)), {
+    name: "redirector-local",
+    environment: "local",
+    kv: ["ROUTES_KV_LOCAL"],
+    kvIds: ["routes-local"],
+    durable: ["ROUTE_DO_LOCAL:RouteDo"],
+    analytics: ["CLICKS_LOCAL:clicks_local"],
+    migrations: ["v1:RouteDo"],
+    // routes would make wrangler dev rewrite every Host and hide host-based routing
+    routes: [],
+  });
+});
+
+for (const env of ENVS) {
+  test(`env.${env} restates every binding with its own names`, () => {
+    const E = env.toUpperCase();
+    const b = bindingsOf(read(env));
+    assert.equal(b.name, `redirector-${env}`);
+    assert.equal(b.environment, env);
+    assert.deepEqual(b.kv, [`ROUTES_KV_${E}`]);
+    assert.deepEqual(b.durable, [`ROUTE_DO_${E}:RouteDo`]);
+    assert.deepEqual(b.analytics, [`CLICKS_${E}:clicks_${env}`]);
+    assert.deepEqual(b.migrations, ["v1:RouteDo"]);
+  });
+}
+
+test("no env names another env's resources", () => {
+  const all = [undefined, ...ENVS].map((e) => bindingsOf(read(e)));
+  const ids = all.flatMap((b) => b.kvIds);
+  assert.equal(new Set(ids).size, ids.length, "KV namespace ids are distinct");
+  const names = all.map((b) => b.name);
+  assert.equal(new Set(names).size, names.length);
+  for (const b of all) {
+    const own = b.environment.toUpperCase();
+    for (const binding of [...b.kv, ...b.durable, ...b.analytics]) {
+      assert.match(binding, new RegExp(`_${own}(:|$)`), `${b.name}: ${binding}`);
+    }
+  }
+});
