@@ -1,35 +1,73 @@
 //! Per-request glue: facts in, core decision, response and click out.
 
-use redirector_core::{handle, Deployment, RequestFacts};
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
+
+use redirector_core::rules::{RuleCache, RULE_CACHE_TTL_MS};
+use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
 use wasm_bindgen::JsValue;
 use worker::{console_error, Date, Env, Request, Response, Result};
 
 use crate::bindings::Bindings;
 use crate::{clicks, respond, RELEASE};
 
+thread_local! {
+    /// Parsed rule arrays, per isolate (see redirector_core::rules for the lifetime).
+    static RULES: OnceCell<Rc<RefCell<RuleCache>>> = const { OnceCell::new() };
+}
+
+/// The isolate's rule cache; its TTL is `RULES_CACHE_TTL_MS` if set, else 30 s.
+fn rule_cache(env: &Env) -> Rc<RefCell<RuleCache>> {
+    RULES.with(|cell| {
+        cell.get_or_init(|| {
+            let ttl = var(env, "RULES_CACHE_TTL_MS").and_then(|v| v.parse().ok()).unwrap_or(RULE_CACHE_TTL_MS);
+            Rc::new(RefCell::new(RuleCache::new(ttl)))
+        })
+        .clone()
+    })
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string())
+}
+
 pub async fn serve(req: Request, env: Env) -> Result<Response> {
     let started = Date::now().as_millis();
     let bindings = Bindings::from_env(&env);
+    let rules = rule_cache(&env);
     let url = req.url()?;
     // The raw method: worker::Method maps unknown methods to GET.
     let method = req.inner().method();
     let headers = req.headers();
-    let referer = headers.get("referer").ok().flatten();
-    let user_agent = headers.get("user-agent").ok().flatten();
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let (referer, user_agent, accept_language, cookie) =
+        (header("referer"), header("user-agent"), header("accept-language"), header("cookie"));
+    let (client_ip, authorization, explain_country) =
+        (header("cf-connecting-ip"), header("authorization"), header("x-redirector-country"));
     let country = cf_string(&req, "country");
     let colo = cf_string(&req, "colo");
     let facts = RequestFacts {
         method: &method,
-        url: &url,
         country: country.as_deref(),
         colo: colo.as_deref(),
         referer: referer.as_deref(),
         user_agent: user_agent.as_deref(),
+        accept_language: accept_language.as_deref(),
+        cookie: cookie.as_deref(),
+        client_ip: client_ip.as_deref(),
+        authorization: authorization.as_deref(),
+        explain_country: explain_country.as_deref(),
         now_ms: started as i64,
     };
-    let deployment = Deployment { env: &bindings.env, release: RELEASE, bindings: &bindings.report };
+    let token = env.secret("EXPLAIN_TOKEN").ok().map(|s| s.to_string());
+    let explain = match var(&env, "EXPLAIN").as_deref() {
+        Some("on") => ExplainAccess::On,
+        Some("token") => token.as_deref().map_or(ExplainAccess::Off, ExplainAccess::Token),
+        _ => ExplainAccess::Off,
+    };
+    let deployment = Deployment { env: &bindings.env, release: RELEASE, bindings: &bindings.report, explain };
 
-    let mut handled = handle(&facts, bindings.routes.as_ref(), &deployment).await;
+    let mut handled = handle(&url, &facts, bindings.routes.as_ref(), &rules, &deployment).await;
 
     if let Some(fault) = &handled.fault {
         console_error!("[{}] {} {}: {fault}", bindings.env, method, url);

@@ -66,6 +66,7 @@ fn sample_click() -> Click {
         release: "abc".into(),
         method: "GET".into(),
         latency_ms: 3.0,
+        variant: "canary".into(),
     }
 }
 

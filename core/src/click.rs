@@ -11,6 +11,7 @@ pub enum Outcome {
     Miss,
     Options,
     Health,
+    Explain,
     MethodNotAllowed,
     BadRequest,
     UriTooLong,
@@ -25,6 +26,7 @@ impl Outcome {
             Outcome::Miss => "miss",
             Outcome::Options => "options",
             Outcome::Health => "health",
+            Outcome::Explain => "explain",
             Outcome::MethodNotAllowed => "method_not_allowed",
             Outcome::BadRequest => "bad_request",
             Outcome::UriTooLong => "uri_too_long",
@@ -57,6 +59,8 @@ pub struct Click {
     pub release: String,
     pub method: String,
     pub latency_ms: f64,
+    /// `control`, `canary`, `when:<i>`, or empty for a plain record (blob13).
+    pub variant: String,
 }
 
 impl Click {
@@ -65,8 +69,8 @@ impl Click {
         truncate(&self.host, MAX_INDEX_BYTES)
     }
 
-    /// Blobs in schema order (blob1 .. blob12).
-    pub fn blobs(&self) -> [&str; 12] {
+    /// Blobs in schema order (blob1 .. blob13).
+    pub fn blobs(&self) -> [&str; 13] {
         [
             truncate(&self.route_id, MAX_BLOB_BYTES),
             truncate(&self.host, MAX_BLOB_BYTES),
@@ -80,6 +84,7 @@ impl Click {
             truncate(&self.env, 32),
             truncate(&self.release, 64),
             truncate(&self.method, 16),
+            truncate(&self.variant, 16),
         ]
     }
 

@@ -1,36 +1,60 @@
 //! The request flow: method -> canonicalise -> reserved paths -> look up ->
-//! validate -> respond -> click. Pure: the worker supplies the request facts, the
-//! store and the deployment facts, and gets back the reply and the click to write.
+//! validate -> choose target -> respond -> click. Pure: the worker supplies the
+//! request facts, the store, the rule cache and the deployment facts, and gets back
+//! the reply and the click to write.
+
+use std::cell::RefCell;
 
 use url::Url;
 
 use crate::canon::{canonical_host, canonical_path, CanonError};
 use crate::click::{referer_host, Click, Outcome};
 use crate::error::Error;
-use crate::lookup::lookup;
+use crate::explain;
+use crate::lookup::{lookup, Found, Source, Step};
+use crate::pattern::{substitute, SubstituteError};
 use crate::query::merge_query;
-use crate::reply::{Reply, ALLOW};
+use crate::reply::{Reply, ALLOW, TEMPORARY_CACHE};
+use crate::rules::RuleCache;
 use crate::store::{RouteStore, StoreError};
 use crate::ua;
+use crate::variant::{choose, client_cookie, client_id, ClientFacts, Variant};
 
 /// Paths under this prefix are the redirector's own; they are never looked up in KV.
 pub const RESERVED_PREFIX: &str = "/__redirector/";
 /// Health endpoint.
 pub const HEALTH_PATH: &str = "/__redirector/health";
+/// Explain endpoint (see [`crate::explain`]).
+pub const EXPLAIN_PATH: &str = "/__redirector/explain";
 
 /// What the worker knows about the incoming request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestFacts<'a> {
     pub method: &'a str,
-    pub url: &'a Url,
     /// `request.cf.country`
     pub country: Option<&'a str>,
     /// `request.cf.colo`
     pub colo: Option<&'a str>,
     pub referer: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    pub accept_language: Option<&'a str>,
+    pub cookie: Option<&'a str>,
+    /// `CF-Connecting-IP`, for sticky canaries without cookies.
+    pub client_ip: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+    /// `X-Redirector-Country`: explain only, simulates `cf.country`.
+    pub explain_country: Option<&'a str>,
     /// Unix milliseconds, used for `starts`/`expires`.
     pub now_ms: i64,
+}
+
+/// Who may use `/__redirector/explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExplainAccess<'a> {
+    Off,
+    On,
+    /// Only with `Authorization: Bearer <token>`.
+    Token(&'a str),
 }
 
 /// What the worker knows about where it runs.
@@ -40,6 +64,7 @@ pub struct Deployment<'a> {
     pub release: &'a str,
     /// Binding name and whether it is present, in a stable order.
     pub bindings: &'a [(String, bool)],
+    pub explain: ExplainAccess<'a>,
 }
 
 /// The result of handling one request.
@@ -49,6 +74,89 @@ pub struct Handled {
     pub click: Click,
     /// A fault to log and report (store failure, invalid record).
     pub fault: Option<Error>,
+}
+
+/// A redirect decided for a request.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    pub found: Found,
+    pub route_id: String,
+    pub variant: Variant,
+    pub status: u16,
+    pub location: Url,
+    /// `Set-Cookie` to send (canary records, first visit).
+    pub set_cookie: Option<String>,
+}
+
+impl Redirect {
+    pub fn reply(&self) -> Reply {
+        let reply = Reply::redirect(self.status, self.location.as_str());
+        // Conditional and canary answers differ per client: no cache may keep them.
+        let reply = if self.variant == Variant::Plain { reply } else { reply.with_header("cache-control", TEMPORARY_CACHE) };
+        match &self.set_cookie {
+            Some(cookie) => reply.header("set-cookie", cookie.clone()),
+            None => reply,
+        }
+    }
+}
+
+/// The decision for one canonical host and path, with the steps that led to it.
+#[derive(Debug)]
+pub struct Decision {
+    pub steps: Vec<Step>,
+    pub result: Result<Redirect, Error>,
+}
+
+/// Look up, choose the target, substitute and merge the query.
+pub async fn decide<S: RouteStore>(
+    url: &Url,
+    host: &str,
+    path: &str,
+    req: &RequestFacts<'_>,
+    country: Option<&str>,
+    store: &S,
+    rules: &RefCell<RuleCache>,
+) -> Decision {
+    let mut steps = Vec::with_capacity(4);
+    let result = match lookup(store, rules, host, path, req.now_ms, &mut steps).await {
+        Ok(Some(found)) => redirect(found, url, req, country),
+        Ok(None) => Err(Error::NotFound),
+        Err(e) => Err(e),
+    };
+    Decision { steps, result }
+}
+
+fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>, country: Option<&str>) -> Result<Redirect, Error> {
+    // Strong routes are answered by ROUTE_DO_<ENV>, which this build does not
+    // consult yet: refuse rather than serve a possibly killed or capped link.
+    if found.record.strong {
+        return Err(Error::StrongUnavailable { key: found.key });
+    }
+    let route_id = found.route_id();
+    let (cid, from_cookie) = client_id(req.cookie, req.client_ip, req.user_agent);
+    let client = ClientFacts {
+        country,
+        accept_language: req.accept_language,
+        device: ua::device_tags(req.user_agent),
+        client_id: &cid,
+    };
+    let choice = choose(&found.record, &route_id, &client);
+    let mut location = match &found.source {
+        Source::Rule { captures, .. } => substitute(choice.to, captures).map_err(|e| match e {
+            SubstituteError::TooLong => Error::UriTooLong,
+            SubstituteError::OriginChanged => Error::InvalidRecord {
+                key: found.key.clone(),
+                error: crate::record::RecordError { field: "to".into(), reason: "substitution changed the origin".into() },
+            },
+        })?,
+        Source::Exact => choice.to.clone(),
+    };
+    if found.record.forward_query {
+        merge_query(&mut location, url.query());
+    }
+    let set_cookie = (found.record.canary.is_some() && !from_cookie).then(|| client_cookie(&cid));
+    let (status, variant) = (choice.status, choice.variant);
+    Ok(Redirect { found, route_id, variant, status, location, set_cookie })
 }
 
 enum Method {
@@ -68,11 +176,17 @@ fn method(m: &str) -> Method {
 
 /// Handle one request. Never panics; every path yields a reply and exactly one click.
 /// `store` is `None` when the KV binding is missing, which answers like a KV failure.
-pub async fn handle<S: RouteStore>(req: &RequestFacts<'_>, store: Option<&S>, dep: &Deployment<'_>) -> Handled {
+pub async fn handle<S: RouteStore>(
+    url: &Url,
+    req: &RequestFacts<'_>,
+    store: Option<&S>,
+    rules: &RefCell<RuleCache>,
+    dep: &Deployment<'_>,
+) -> Handled {
     let mut click = Click {
         route_id: String::new(),
-        host: req.url.host_str().unwrap_or("").to_owned(),
-        path: req.url.path().to_owned(),
+        host: url.host_str().unwrap_or("").to_owned(),
+        path: url.path().to_owned(),
         target: String::new(),
         status: 0,
         outcome: Outcome::Miss,
@@ -84,6 +198,7 @@ pub async fn handle<S: RouteStore>(req: &RequestFacts<'_>, store: Option<&S>, de
         release: dep.release.to_owned(),
         method: req.method.to_owned(),
         latency_ms: 0.0,
+        variant: String::new(),
     };
     let head = match method(req.method) {
         Method::Read { head } => head,
@@ -96,7 +211,7 @@ pub async fn handle<S: RouteStore>(req: &RequestFacts<'_>, store: Option<&S>, de
         Method::Other => return failed(Error::MethodNotAllowed, click, false),
     };
 
-    let (host, path) = match canonical(req.url) {
+    let (host, path) = match canonical(url) {
         Ok(hp) => hp,
         Err(e) => return failed(e, click, head),
     };
@@ -106,31 +221,27 @@ pub async fn handle<S: RouteStore>(req: &RequestFacts<'_>, store: Option<&S>, de
     let reply = if click.path == HEALTH_PATH {
         click.outcome = Outcome::Health;
         health(dep)
+    } else if click.path == EXPLAIN_PATH && explain_allowed(dep.explain, req.authorization) {
+        click.outcome = Outcome::Explain;
+        match store {
+            Some(store) => explain::explain(url, req, store, rules).await,
+            None => return failed(missing_store(), click, head),
+        }
     } else if click.path.starts_with(RESERVED_PREFIX) {
         return failed(Error::NotFound, click, head);
     } else {
         let Some(store) = store else {
-            let missing = StoreError("ROUTES_KV binding is not configured".into());
-            return failed(Error::StoreUnavailable(missing), click, head);
+            return failed(missing_store(), click, head);
         };
-        match lookup(store, &click.host, &click.path, req.now_ms).await {
-            // Strong routes are answered by ROUTE_DO_<ENV>, which this build does not
-            // consult yet: refuse rather than serve a possibly killed or capped link.
-            Ok(Some(found)) if found.record.strong => {
-                return failed(Error::StrongUnavailable { key: found.key }, click, head);
-            }
-            Ok(Some(found)) => {
-                let record = &found.record;
-                let mut target = record.to.clone();
-                if record.forward_query {
-                    merge_query(&mut target, req.url.query());
-                }
-                click.route_id = found.route_id().to_owned();
-                click.target = target.as_str().to_owned();
+        let decision = decide(url, &click.host, &click.path, req, req.country, store, rules).await;
+        match decision.result {
+            Ok(redirect) => {
+                click.route_id = redirect.route_id.clone();
+                click.target = redirect.location.as_str().to_owned();
+                click.variant = redirect.variant.label();
                 click.outcome = Outcome::Redirect;
-                Reply::redirect(record.status, target.as_str())
+                redirect.reply()
             }
-            Ok(None) => return failed(Error::NotFound, click, head),
             Err(e) => return failed(e, click, head),
         }
     };
@@ -139,13 +250,40 @@ pub async fn handle<S: RouteStore>(req: &RequestFacts<'_>, store: Option<&S>, de
     Handled { reply, click, fault: None }
 }
 
-fn canonical(url: &Url) -> Result<(String, String), Error> {
+fn missing_store() -> Error {
+    Error::StoreUnavailable(StoreError("ROUTES_KV binding is not configured".into()))
+}
+
+/// Canonical host and path of a URL, or the error that answers it.
+pub fn canonical(url: &Url) -> Result<(String, String), Error> {
     let path = canonical_path(url.path()).map_err(|e| match e {
         CanonError::PathTooLong => Error::UriTooLong,
         other => Error::BadRequest(other),
     })?;
     let host = canonical_host(url.host_str().unwrap_or("")).map_err(Error::BadRequest)?;
     Ok((host, path))
+}
+
+/// Explain is on, or its token was presented (compared in constant time).
+fn explain_allowed(access: ExplainAccess<'_>, authorization: Option<&str>) -> bool {
+    match access {
+        ExplainAccess::Off => false,
+        ExplainAccess::On => true,
+        ExplainAccess::Token(token) => authorization
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .is_some_and(|given| !token.is_empty() && constant_time_eq(given.trim().as_bytes(), token.as_bytes())),
+    }
+}
+
+/// Equality whose time depends only on the lengths, not on where the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
 }
 
 fn failed(error: Error, mut click: Click, head: bool) -> Handled {
@@ -171,4 +309,28 @@ fn health(dep: &Deployment<'_>) -> Reply {
         "bindings": bindings,
     });
     Reply::json(if all_present { 200 } else { 503 }, body.to_string()).header("cache-control", "no-store")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn explain_access() {
+        assert!(!explain_allowed(ExplainAccess::Off, Some("Bearer t")));
+        assert!(explain_allowed(ExplainAccess::On, None));
+        assert!(explain_allowed(ExplainAccess::Token("t0k"), Some("Bearer t0k")));
+        assert!(!explain_allowed(ExplainAccess::Token("t0k"), Some("Bearer t0")));
+        assert!(!explain_allowed(ExplainAccess::Token("t0k"), None));
+        assert!(!explain_allowed(ExplainAccess::Token(""), Some("Bearer ")));
+    }
 }

@@ -1,45 +1,160 @@
-//! Lookup order (ROUTES.md "Lookup order") for exact links:
-//! 1. `<host><path>`; 2. `*<path>`; then (pattern rules, a later feature) 5. no route.
+//! Lookup order (ROUTES.md "Lookup order"):
+//! 1. exact `<host><path>`; 2. exact `*<path>`; 3. `rules:<host>` in order;
+//! 4. `rules:*` in order; 5. no route.
 //!
-//! A record absent by `enabled`/`starts`/`expires` falls through to the next step. A
-//! record that breaks the contract stops the lookup: it is a fault, never a redirect.
+//! A record absent by `enabled`/`starts`/`expires` falls through to the next step (a
+//! rule to the next rule). A record that breaks the contract stops the lookup: it is
+//! a fault, never a redirect. Every step taken is recorded for `explain`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::Serialize;
 
 use crate::error::Error;
+use crate::pattern::Captures;
 use crate::record::{parse_link_record, LinkRecord};
+use crate::rules::{parse_rules, RuleCache, RuleMatch};
 use crate::store::{RouteStore, MAX_KEY_BYTES};
+
+/// Where the answering record came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Exact,
+    Rule { index: usize, from: String, captures: Captures },
+}
 
 /// The record that answered, and the KV key it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     pub key: String,
+    pub source: Source,
     pub record: LinkRecord,
 }
 
 impl Found {
-    /// The id reported in click events: the record's `id`, or its key.
-    pub fn route_id(&self) -> &str {
-        self.record.id.as_deref().unwrap_or(&self.key)
+    /// The id reported in click events: the record's `id`, else its key, and for a
+    /// rule its key and index (`rules:old.example.com[2]`).
+    pub fn route_id(&self) -> String {
+        match (&self.record.id, &self.source) {
+            (Some(id), _) => id.clone(),
+            (None, Source::Exact) => self.key.clone(),
+            (None, Source::Rule { index, .. }) => format!("{}[{index}]", self.key),
+        }
     }
 }
 
-/// KV keys for the exact-link steps, in lookup order.
-pub fn exact_keys(host: &str, path: &str) -> [String; 2] {
-    [format!("{host}{path}"), format!("*{path}")]
+/// One lookup step, as `explain` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub step: &'static str,
+    pub key: String,
+    pub result: String,
 }
 
-/// Run the exact-link steps against `store` at time `now_ms`.
-pub async fn lookup<S: RouteStore>(store: &S, host: &str, path: &str, now_ms: i64) -> Result<Option<Found>, Error> {
-    for key in exact_keys(host, path) {
+/// KV keys for the four steps, in lookup order.
+pub fn keys(host: &str, path: &str) -> [(&'static str, String); 4] {
+    [
+        ("exact host", format!("{host}{path}")),
+        ("exact any host", format!("*{path}")),
+        ("rules host", format!("rules:{host}")),
+        ("rules any host", "rules:*".to_string()),
+    ]
+}
+
+/// Run the lookup steps against `store` (rule arrays through `rules`) at `now_ms`.
+pub async fn lookup<S: RouteStore>(
+    store: &S,
+    rules: &RefCell<RuleCache>,
+    host: &str,
+    path: &str,
+    now_ms: i64,
+    steps: &mut Vec<Step>,
+) -> Result<Option<Found>, Error> {
+    for (i, (step, key)) in keys(host, path).into_iter().enumerate() {
+        let mut note = |result: String| steps.push(Step { step, key: key.clone(), result });
         if key.len() > MAX_KEY_BYTES {
+            note("skipped: longer than KV's 512-byte key limit".into());
             continue;
         }
-        let Some(raw) = store.get(&key).await.map_err(Error::StoreUnavailable)? else {
-            continue;
-        };
-        let record = parse_link_record(&raw).map_err(|error| Error::InvalidRecord { key: key.clone(), error })?;
-        if record.is_live(now_ms) {
-            return Ok(Some(Found { key, record }));
+        let found = if i < 2 { exact(store, &key, now_ms).await } else { rule(store, rules, &key, path, now_ms).await };
+        match found {
+            Ok(Outcome::Found(found)) => {
+                note(match &found.source {
+                    Source::Exact => "matched".into(),
+                    Source::Rule { index, from, .. } => format!("matched rule [{index}] {from}"),
+                });
+                return Ok(Some(found));
+            }
+            Ok(Outcome::Absent(why)) => note(why),
+            Err(e) => {
+                note(format!("error: {e}"));
+                return Err(e);
+            }
         }
     }
     Ok(None)
+}
+
+// Lives for one step on the stack; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Outcome {
+    Found(Found),
+    Absent(String),
+}
+
+async fn exact<S: RouteStore>(store: &S, key: &str, now_ms: i64) -> Result<Outcome, Error> {
+    let Some(raw) = store.get(key).await.map_err(Error::StoreUnavailable)? else {
+        return Ok(Outcome::Absent("absent".into()));
+    };
+    let record = parse_link_record(&raw).map_err(|error| Error::InvalidRecord { key: key.to_string(), error })?;
+    if !record.is_live(now_ms) {
+        return Ok(Outcome::Absent(not_live(&record, now_ms).into()));
+    }
+    Ok(Outcome::Found(Found { key: key.to_string(), source: Source::Exact, record }))
+}
+
+fn not_live(record: &LinkRecord, now_ms: i64) -> &'static str {
+    if !record.enabled {
+        "present but disabled (enabled: false)"
+    } else if record.starts_ms.is_some_and(|s| now_ms < s) {
+        "present but not started (starts)"
+    } else {
+        "present but expired (expires)"
+    }
+}
+
+async fn rule<S: RouteStore>(
+    store: &S,
+    cache: &RefCell<RuleCache>,
+    key: &str,
+    path: &str,
+    now_ms: i64,
+) -> Result<Outcome, Error> {
+    // Never hold the RefCell across the await: an isolate serves requests concurrently.
+    let cached = cache.borrow().get(key, now_ms);
+    let rules = match cached {
+        Some(rules) => rules,
+        None => {
+            let raw = store.get(key).await.map_err(Error::StoreUnavailable)?;
+            let parsed = raw.map(|r| Rc::new(parse_rules(&r)));
+            cache.borrow_mut().insert(key, parsed.clone(), now_ms);
+            parsed
+        }
+    };
+    let Some(rules) = rules else { return Ok(Outcome::Absent("absent".into())) };
+    let set = match rules.as_ref() {
+        Ok(set) => set,
+        Err(error) => return Err(Error::InvalidRecord { key: key.to_string(), error: error.clone() }),
+    };
+    match set.first_match(path, now_ms) {
+        RuleMatch::Hit { index, from, record, captures } => Ok(Outcome::Found(Found {
+            key: key.to_string(),
+            source: Source::Rule { index, from: from.to_string(), captures },
+            record: record.clone(),
+        })),
+        RuleMatch::Invalid { error, .. } => Err(Error::InvalidRecord { key: key.to_string(), error: error.clone() }),
+        RuleMatch::Miss { skipped } if skipped.is_empty() => Ok(Outcome::Absent(format!("{} rules, none matched", set.rules.len()))),
+        RuleMatch::Miss { skipped } => Ok(Outcome::Absent(format!("{} rules; matched but not live: {skipped:?}", set.rules.len()))),
+    }
 }

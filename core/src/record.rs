@@ -72,6 +72,38 @@ impl LinkRecord {
     }
 }
 
+impl LinkRecord {
+    /// The record as JSON, every field spelled out with its effective value (explain).
+    pub fn to_json(&self) -> Value {
+        let time = |ms: Option<i64>| {
+            ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| Value::String(t.to_rfc3339()))
+        };
+        let conditions: Vec<Value> = self
+            .when
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "country": c.country, "language": c.language, "device": c.device,
+                    "to": c.to.as_str(), "status": c.status,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "to": self.to.as_str(),
+            "status": self.status,
+            "forward_query": self.forward_query,
+            "enabled": self.enabled,
+            "starts": time(self.starts_ms),
+            "expires": time(self.expires_ms),
+            "when": conditions,
+            "canary": self.canary.as_ref().map(|c| serde_json::json!({"to": c.to.as_str(), "percent": c.percent})),
+            "strong": self.strong,
+            "max_clicks": self.max_clicks,
+            "id": self.id,
+        })
+    }
+}
+
 /// Why a record breaks the contract: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {

@@ -43,6 +43,12 @@ impl Reply {
         self
     }
 
+    /// Replace (or add) a header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self.header(name, value)
+    }
+
     fn with_body(mut self, body: String) -> Self {
         self.body = body;
         self

@@ -1,6 +1,8 @@
 //! The whole request flow against an in-memory store that can fail on demand.
 
 use std::cell::RefCell;
+use redirector_core::rules::RuleCache;
+use redirector_core::ExplainAccess;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
@@ -46,19 +48,23 @@ impl RouteStore for FakeStore {
 const NOW: i64 = 1_780_000_000_000; // 2026-05-28
 
 fn run(store: Option<&FakeStore>, method: &str, url: &str) -> Handled {
-    let url = Url::parse(url).unwrap();
-    let bindings = vec![("ROUTES_KV_TEST".to_string(), store.is_some())];
-    let dep = Deployment { env: "test", release: "abc123", bindings: &bindings };
     let req = RequestFacts {
         method,
-        url: &url,
         country: Some("DE"),
         colo: Some("FRA"),
         referer: Some("https://news.example.org/x"),
         user_agent: Some("curl/8"),
         now_ms: NOW,
+        ..RequestFacts::default()
     };
-    block_on(handle(&req, store, &dep))
+    run_with(store, &req, url, &RefCell::new(RuleCache::default()))
+}
+
+fn run_with(store: Option<&FakeStore>, req: &RequestFacts<'_>, url: &str, rules: &RefCell<RuleCache>) -> Handled {
+    let url = Url::parse(url).unwrap();
+    let bindings = vec![("ROUTES_KV_TEST".to_string(), store.is_some())];
+    let dep = Deployment { env: "test", release: "abc123", bindings: &bindings, explain: ExplainAccess::On };
+    block_on(handle(&url, req, store, rules, &dep))
 }
 
 fn get(store: &FakeStore, url: &str) -> Handled {
@@ -182,6 +188,82 @@ fn lookup_reads_in_order_and_stops_at_first_hit() {
     store.reads.borrow_mut().clear();
     get(&store, "https://go.example.com/help");
     assert_eq!(*store.reads.borrow(), vec!["go.example.com/help", "*/help"]);
+    store.reads.borrow_mut().clear();
+    get(&store, "https://go.example.com/none");
+    assert_eq!(*store.reads.borrow(), vec!["go.example.com/none", "*/none", "rules:go.example.com", "rules:*"]);
+}
+
+fn rule_routes() -> FakeStore {
+    FakeStore::with(&[
+        ("old.example.com/blog/pinned", r#""https://new.example.com/pinned""#),
+        ("rules:old.example.com", r#"[
+            {"from":"/blog/:year/:slug","to":"https://new.example.com/posts/:year/:slug","status":301},
+            {"from":"/docs/*","to":"https://docs.example.com/:splat"},
+            {"from":"/shop/:item","to":"https://shop.example.com/item?id=:item","when":[{"country":["DE"],"to":"https://shop.example.de/artikel/:item"}]},
+            {"from":"/bad/:x","to":"javascript:alert(1)"}
+        ]"#),
+        ("rules:*", r#"[{"from":"/blog/*","to":"https://any.example.com/:splat"}, {"from":"/go/:id","to":"https://any.example.com/go/:id"}]"#),
+        ("rules:broken.example.com", "{not json"),
+    ])
+}
+
+#[test]
+fn rules_follow_the_lookup_order() {
+    let store = rule_routes();
+    let cases: &[(&str, u16, Option<&str>)] = &[
+        ("https://old.example.com/blog/pinned", 302, Some("https://new.example.com/pinned")),
+        ("https://old.example.com/blog/2024/hello?x=1", 301, Some("https://new.example.com/posts/2024/hello?x=1")),
+        ("https://old.example.com/blog/2024", 302, Some("https://any.example.com/2024")),
+        ("https://old.example.com/docs", 302, Some("https://docs.example.com/")),
+        ("https://old.example.com/docs/a/b%2Fc", 302, Some("https://docs.example.com/a/b%2Fc")),
+        ("https://old.example.com/shop/42", 302, Some("https://shop.example.de/artikel/42")),
+        ("https://other.example.com/go/x", 302, Some("https://any.example.com/go/x")),
+        ("https://old.example.com/bad/1", 500, None),
+        ("https://broken.example.com/go/x", 500, None),
+        ("https://other.example.com/nothing", 404, None),
+    ];
+    for (url, status, location) in cases {
+        let h = get(&store, url);
+        assert_eq!((h.reply.status, h.reply.get("location")), (*status, *location), "{url}");
+    }
+    let h = get(&store, "https://old.example.com/blog/2024/hello");
+    assert_eq!(h.click.route_id, "rules:old.example.com[0]");
+    let h = get(&store, "https://old.example.com/shop/42");
+    assert_eq!(h.click.variant, "when:0");
+    assert_eq!(h.reply.get("cache-control"), Some("private, no-store"));
+}
+
+#[test]
+fn rule_arrays_are_read_once_per_cache_lifetime() {
+    let store = rule_routes();
+    let rules = RefCell::new(RuleCache::new(1000));
+    let at = |now_ms| RequestFacts { method: "GET", now_ms, ..RequestFacts::default() };
+    for now in [0, 10, 999] {
+        run_with(Some(&store), &at(now), "https://old.example.com/docs/a", &rules);
+    }
+    let rule_reads = |s: &FakeStore| s.reads.borrow().iter().filter(|k| k.starts_with("rules:")).count();
+    assert_eq!(rule_reads(&store), 1);
+    run_with(Some(&store), &at(1000), "https://old.example.com/docs/a", &rules);
+    assert_eq!(rule_reads(&store), 2, "re-read after the TTL");
+    // absence is cached too
+    let none = FakeStore::with(&[]);
+    for now in [1001, 1002, 1003] {
+        run_with(Some(&none), &at(now), "https://x.example.com/a", &rules);
+    }
+    assert_eq!(rule_reads(&none), 2, "rules:x.example.com and rules:* each read once for three misses");
+}
+
+#[test]
+fn canary_answers_set_a_sticky_cookie_and_no_store() {
+    let store = FakeStore::with(&[("go.example.com/c", r#"{"to":"https://old.example.com/","status":301,"canary":{"to":"https://new.example.com/","percent":100}}"#)]);
+    let h = get(&store, "https://go.example.com/c");
+    assert_eq!(h.reply.get("location"), Some("https://new.example.com/"));
+    assert_eq!(h.reply.get("cache-control"), Some("private, no-store"), "even a 301");
+    assert!(h.reply.get("set-cookie").unwrap().starts_with("rdr_cid="));
+    assert_eq!(h.click.variant, "canary");
+    let req = RequestFacts { method: "GET", cookie: Some("rdr_cid=abc"), now_ms: NOW, ..RequestFacts::default() };
+    let h = run_with(Some(&store), &req, "https://go.example.com/c", &RefCell::new(RuleCache::default()));
+    assert_eq!(h.reply.get("set-cookie"), None, "a client with the cookie keeps it");
 }
 
 #[test]
@@ -210,10 +292,11 @@ fn hostile_and_oversized_urls() {
     let h = get(&store, &long);
     assert_eq!(h.reply.status, 414);
     assert!(store.reads.borrow().is_empty());
-    // Keys over KV's 512-byte limit cannot exist: a miss, not a store error.
+    // Keys over KV's 512-byte limit cannot exist: a miss, not a store error; only
+    // the rule arrays are read.
     let h = get(&store, &format!("https://go.example.com/{}", "b".repeat(600)));
     assert_eq!(h.reply.status, 404);
-    assert!(store.reads.borrow().is_empty());
+    assert_eq!(*store.reads.borrow(), vec!["rules:go.example.com", "rules:*"]);
     // A hostile query never changes the target's host.
     let h = get(&store, "https://go.example.com/summer?x=@evil.com&%0d%0a=1");
     let loc = Url::parse(h.reply.get("location").unwrap()).unwrap();
@@ -238,6 +321,7 @@ fn click_carries_the_schema_fields() {
         "test",
         "abc123",
         "GET",
+        "",
     ]);
     assert_eq!(c.doubles(), [302.0, 0.0]);
     assert_eq!(c.index(), "go.example.com");

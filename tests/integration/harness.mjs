@@ -9,6 +9,8 @@
 //   *.kvfail.test    -> "kvfail": ROUTES_KV_KVFAIL is a KV whose every read throws
 //   *.bare.test      -> "bare":   no bindings but the click capture
 //   *.aefail.test    -> "aefail": real KV, but writing a click point throws
+//   *.edge.test      -> "edge":   prod-like: explain needs the EXPLAIN_TOKEN secret,
+//                                 rule arrays cached for 1 s (local: not cached)
 //
 // Analytics Engine: Miniflare's own binding discards data points, so every
 // CLICKS_<ENV> is a wrapped binding that logs each point as one JSON line; the
@@ -20,13 +22,14 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLICK_TAG = "__click__ ";
+export const EDGE_EXPLAIN_TOKEN = "test-explain-token";
 const SENTINEL_HOST = "sentinel.invalid";
 const SENTINEL_PATH = "/__redirector/health";
 
 /** The click schema (docs/clicks.md), so tests read fields by name. */
 export const BLOBS = [
   "route_id", "host", "path", "target", "outcome", "country", "colo",
-  "referer_host", "ua_class", "env", "release", "method",
+  "referer_host", "ua_class", "env", "release", "method", "variant",
 ];
 export const DOUBLES = ["status", "latency_ms"];
 
@@ -64,7 +67,7 @@ export default function () {
   return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
 }`;
 
-function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false } = {}) {
+function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, vars = {} } = {}) {
   const E = env.toUpperCase();
   const worker = {
     name,
@@ -74,7 +77,7 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
     modulesRules: moduleRules,
     compatibilityDate: "2026-04-20",
     routes,
-    bindings: { ENVIRONMENT: env },
+    bindings: { ENVIRONMENT: env, ...vars },
     wrappedBindings: {
       [`CLICKS_${E}`]: failClicks
         ? { scriptName: "failing-clicks" }
@@ -105,9 +108,13 @@ export async function start() {
     structuredWorkerdLogs: true,
     handleStructuredLogs: onLog,
     workers: [
-      redirectorWorker("redirector-local", "local"),
+      redirectorWorker("redirector-local", "local", { vars: { EXPLAIN: "on", RULES_CACHE_TTL_MS: "0" } }),
       redirectorWorker("redirector-kvfail", "kvfail", { routes: ["*kvfail.test/*"], failKv: true }),
-      redirectorWorker("redirector-bare", "bare", { routes: ["*bare.test/*"], kv: false, durable: false }),
+      redirectorWorker("redirector-bare", "bare", { routes: ["*bare.test/*"], kv: false, durable: false, vars: { EXPLAIN: "token" } }),
+      redirectorWorker("redirector-edge", "edge", {
+        routes: ["*edge.test/*"],
+        vars: { EXPLAIN: "token", EXPLAIN_TOKEN: EDGE_EXPLAIN_TOKEN, RULES_CACHE_TTL_MS: "1000" },
+      }),
       redirectorWorker("redirector-aefail", "aefail", { routes: ["*aefail.test/*"], failClicks: true }),
       { name: "click-capture", modules: true, script: clickCapture },
       { name: "failing-clicks", modules: true, script: failingClicks },
@@ -117,6 +124,7 @@ export async function start() {
   await mf.ready;
   const kv = await mf.getKVNamespace("ROUTES_KV_LOCAL", "redirector-local");
   const aefailKv = await mf.getKVNamespace("ROUTES_KV_AEFAIL", "redirector-aefail");
+  const edgeKv = await mf.getKVNamespace("ROUTES_KV_EDGE", "redirector-edge");
   let taken = 0;
   const fetch = (url, init = {}) => mf.dispatchFetch(url, { redirect: "manual", ...init });
 
@@ -130,6 +138,7 @@ export async function start() {
       }
     },
     aefailKv,
+    edgeKv,
     /** Fetch without following redirects. */
     fetch,
     /**

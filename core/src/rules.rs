@@ -1,0 +1,226 @@
+//! Rule arrays (`rules:<host>`, `rules:*`): parsing, matching, and the isolate cache.
+//!
+//! A rule is a link record plus `from` (a [`Pattern`]). Rules are tried in array
+//! order and the first whose pattern matches and whose record is live wins; a rule
+//! absent by `enabled`/`starts`/`expires` falls through to the next rule.
+//!
+//! Invalid input, as for exact links, is never redirected to:
+//! * a rule whose `from` parses but whose record is invalid keeps its place: a
+//!   request it matches is answered as an invalid record (500), not passed to a
+//!   later, broader rule;
+//! * an array that is not JSON, not an array, or has a rule without a valid `from`
+//!   is invalid as a whole: every request that reaches it answers 500.
+//!
+//! Rule arrays change rarely and are read on every exact-link miss, so the worker
+//! keeps parsed arrays (and their absence) in a [`RuleCache`] per isolate for
+//! [`RULE_CACHE_TTL_MS`]; a change in KV reaches a location after KV's own edge
+//! propagation (up to about 60 s) plus at most that TTL.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde_json::Value;
+
+use crate::pattern::{Captures, Pattern};
+use crate::record::{link_from_value, LinkRecord, RecordError};
+
+/// How long an isolate keeps a rule array (or its absence), in milliseconds.
+pub const RULE_CACHE_TTL_MS: i64 = 30_000;
+/// At most this many hosts' arrays are kept; the cache is cleared when full.
+pub const RULE_CACHE_MAX_ENTRIES: usize = 1024;
+
+/// One entry of a rule array. (Invalid rules are rare; boxing the valid record would
+/// cost an allocation per rule for nothing.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    Valid { from: String, pattern: Pattern, record: LinkRecord },
+    Invalid { from: String, pattern: Pattern, error: RecordError },
+}
+
+impl Rule {
+    pub fn from(&self) -> &str {
+        match self {
+            Rule::Valid { from, .. } | Rule::Invalid { from, .. } => from,
+        }
+    }
+    fn pattern(&self) -> &Pattern {
+        match self {
+            Rule::Valid { pattern, .. } | Rule::Invalid { pattern, .. } => pattern,
+        }
+    }
+}
+
+/// A parsed rule array.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+/// What matching a path against a rule array found.
+#[derive(Debug, PartialEq)]
+pub enum RuleMatch<'a> {
+    /// Rule `index` matched and is live.
+    Hit { index: usize, from: &'a str, record: &'a LinkRecord, captures: Captures },
+    /// Rule `index` matched but breaks the contract.
+    Invalid { index: usize, error: &'a RecordError },
+    /// No live rule matched; `skipped` lists rules that matched but were not live.
+    Miss { skipped: Vec<usize> },
+}
+
+impl RuleSet {
+    /// First rule that matches `path` and is live at `now_ms`.
+    pub fn first_match(&self, path: &str, now_ms: i64) -> RuleMatch<'_> {
+        let mut skipped = Vec::new();
+        for (index, rule) in self.rules.iter().enumerate() {
+            let Some(captures) = rule.pattern().matches(path) else { continue };
+            match rule {
+                Rule::Invalid { error, .. } => return RuleMatch::Invalid { index, error },
+                Rule::Valid { record, from, .. } if record.is_live(now_ms) => {
+                    return RuleMatch::Hit { index, from, record, captures }
+                }
+                Rule::Valid { .. } => skipped.push(index),
+            }
+        }
+        RuleMatch::Miss { skipped }
+    }
+}
+
+/// Parse a rule array from its KV value.
+pub fn parse_rules(raw: &str) -> Result<RuleSet, RecordError> {
+    let whole = |reason: String| RecordError { field: "rules".into(), reason };
+    let value: Value = serde_json::from_str(raw).map_err(|e| whole(format!("not valid JSON ({e})")))?;
+    let Value::Array(items) = value else {
+        return Err(whole("must be a JSON array of rule records".into()));
+    };
+    let mut rules = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let Value::Object(mut map) = item else {
+            return Err(RecordError { field: format!("[{i}]"), reason: "a rule must be a JSON object with \"from\"".into() });
+        };
+        let from = match map.remove("from") {
+            Some(Value::String(s)) => s,
+            _ => return Err(RecordError { field: format!("[{i}].from"), reason: "is required and must be a string".into() }),
+        };
+        let pattern = Pattern::parse(&from).map_err(|reason| RecordError { field: format!("[{i}].from"), reason })?;
+        rules.push(match link_from_value(Value::Object(map)) {
+            Ok(record) => Rule::Valid { from, pattern, record },
+            Err(e) => Rule::Invalid {
+                from,
+                pattern,
+                error: RecordError { field: format!("[{i}].{}", e.field), reason: e.reason },
+            },
+        });
+    }
+    Ok(RuleSet { rules })
+}
+
+/// A cached rule array: absent, parsed, or invalid as a whole.
+pub type CachedRules = Option<Rc<Result<RuleSet, RecordError>>>;
+
+/// Per-isolate cache of rule arrays by KV key. Single-threaded (an isolate is).
+#[derive(Debug)]
+pub struct RuleCache {
+    ttl_ms: i64,
+    entries: HashMap<String, (i64, CachedRules)>,
+}
+
+impl Default for RuleCache {
+    fn default() -> Self {
+        Self::new(RULE_CACHE_TTL_MS)
+    }
+}
+
+impl RuleCache {
+    pub fn new(ttl_ms: i64) -> Self {
+        Self { ttl_ms, entries: HashMap::new() }
+    }
+
+    /// The cached value for `key` if it is younger than the TTL.
+    pub fn get(&self, key: &str, now_ms: i64) -> Option<CachedRules> {
+        let (at, value) = self.entries.get(key)?;
+        (now_ms - at < self.ttl_ms && now_ms >= *at).then(|| value.clone())
+    }
+
+    pub fn insert(&mut self, key: &str, value: CachedRules, now_ms: i64) {
+        if self.ttl_ms <= 0 {
+            return;
+        }
+        if self.entries.len() >= RULE_CACHE_MAX_ENTRIES && !self.entries.contains_key(key) {
+            self.entries.retain(|_, (at, _)| now_ms - *at < self.ttl_ms);
+            if self.entries.len() >= RULE_CACHE_MAX_ENTRIES {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(key.to_string(), (now_ms, value));
+    }
+
+    /// Forget `key` (used when this isolate itself writes it).
+    pub fn invalidate(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_match_in_array_order_with_fallthrough() {
+        let set = parse_rules(
+            r#"[
+              {"from":"/old/:id","to":"https://n.example.com/:id","enabled":false},
+              {"from":"/old/:id","to":"https://n.example.com/v2/:id"},
+              {"from":"/old/*","to":"https://n.example.com/rest/:splat"},
+              {"from":"/bad/:x","to":"javascript:alert(1)"},
+              {"from":"/*","to":"https://n.example.com/catch-all"}
+            ]"#,
+        )
+        .unwrap();
+        match set.first_match("/old/7", 0) {
+            RuleMatch::Hit { index, .. } => assert_eq!(index, 1),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(set.first_match("/old/7/8", 0), RuleMatch::Hit { index: 2, .. }));
+        assert!(matches!(set.first_match("/bad/1", 0), RuleMatch::Invalid { index: 3, .. }));
+        assert!(matches!(set.first_match("/bad/1/2", 0), RuleMatch::Hit { index: 4, .. }));
+        if let RuleMatch::Invalid { error, .. } = set.first_match("/bad/1", 0) {
+            assert_eq!(error.field, "[3].to");
+        }
+    }
+
+    #[test]
+    fn invalid_arrays() {
+        for (raw, field) in [
+            ("{", "rules"),
+            ("{}", "rules"),
+            (r#"["https://e.com"]"#, "[0]"),
+            (r#"[{"to":"https://e.com"}]"#, "[0].from"),
+            (r#"[{"from":"nope","to":"https://e.com"}]"#, "[0].from"),
+            (r#"[{"from":"/a/*/b","to":"https://e.com"}]"#, "[0].from"),
+        ] {
+            assert_eq!(parse_rules(raw).unwrap_err().field, field, "{raw}");
+        }
+    }
+
+    #[test]
+    fn cache_lifetime() {
+        let mut cache = RuleCache::new(1000);
+        assert_eq!(cache.get("rules:a", 0), None);
+        cache.insert("rules:a", None, 0);
+        assert_eq!(cache.get("rules:a", 999), Some(None), "absence is cached");
+        assert_eq!(cache.get("rules:a", 1000), None, "expired");
+        cache.insert("rules:a", Some(Rc::new(Ok(RuleSet::default()))), 1000);
+        assert!(matches!(cache.get("rules:a", 1500), Some(Some(_))));
+        cache.invalidate("rules:a");
+        assert_eq!(cache.get("rules:a", 1500), None);
+        let mut off = RuleCache::new(0);
+        off.insert("k", None, 0);
+        assert_eq!(off.get("k", 0), None, "TTL 0 disables the cache");
+        let mut full = RuleCache::new(1_000_000);
+        for i in 0..RULE_CACHE_MAX_ENTRIES + 10 {
+            full.insert(&format!("rules:{i}"), None, 0);
+        }
+        assert!(full.entries.len() <= RULE_CACHE_MAX_ENTRIES);
+    }
+}
