@@ -3,12 +3,14 @@
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
+use redirector_core::admin::ADMIN_PREFIX;
 use redirector_core::rules::{RuleCache, RULE_CACHE_TTL_MS};
 use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
 use wasm_bindgen::JsValue;
 use worker::{console_error, Date, Env, Request, Response, Result};
 
 use crate::bindings::Bindings;
+use crate::store::EdgeStore;
 use crate::{clicks, respond, RELEASE};
 
 thread_local! {
@@ -31,9 +33,11 @@ fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string())
 }
 
-pub async fn serve(req: Request, env: Env) -> Result<Response> {
+pub async fn serve(mut req: Request, env: Env) -> Result<Response> {
     let started = Date::now().as_millis();
     let bindings = Bindings::from_env(&env);
+    // Bodies are read for the admin API only (bounded by its own size check).
+    let body = if req.path().starts_with(ADMIN_PREFIX) { req.text().await.ok() } else { None };
     let rules = rule_cache(&env);
     let url = req.url()?;
     // The raw method: worker::Method maps unknown methods to GET.
@@ -57,6 +61,7 @@ pub async fn serve(req: Request, env: Env) -> Result<Response> {
         client_ip: client_ip.as_deref(),
         authorization: authorization.as_deref(),
         explain_country: explain_country.as_deref(),
+        body: body.as_deref(),
         now_ms: started as i64,
     };
     let token = env.secret("EXPLAIN_TOKEN").ok().map(|s| s.to_string());
@@ -65,9 +70,17 @@ pub async fn serve(req: Request, env: Env) -> Result<Response> {
         Some("token") => token.as_deref().map_or(ExplainAccess::Off, ExplainAccess::Token),
         _ => ExplainAccess::Off,
     };
-    let deployment = Deployment { env: &bindings.env, release: RELEASE, bindings: &bindings.report, explain };
+    let admin_token = env.secret("ADMIN_TOKEN").ok().map(|s| s.to_string());
+    let deployment = Deployment {
+        env: &bindings.env,
+        release: RELEASE,
+        bindings: &bindings.report,
+        explain,
+        admin_token: admin_token.as_deref(),
+    };
+    let store = bindings.kv.clone().map(|kv| EdgeStore { env: bindings.env.clone(), kv, route_do: bindings.route_do.clone() });
 
-    let mut handled = handle(&url, &facts, bindings.routes.as_ref(), &rules, &deployment).await;
+    let mut handled = handle(&url, &facts, store.as_ref(), &rules, &deployment).await;
 
     if let Some(fault) = &handled.fault {
         console_error!("[{}] {} {}: {fault}", bindings.env, method, url);

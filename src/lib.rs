@@ -12,19 +12,21 @@
 //! | module | binding | role |
 //! |---|---|---|
 //! | [`bindings`] | `ENVIRONMENT` var | picks `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>`, `CLICKS_<ENV>` |
-//! | [`kv`] | `ROUTES_KV_<ENV>` | [`redirector_core::store::RouteStore`] over Workers KV |
+//! | [`store`] | `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>` | [`redirector_core::store::RouteStore`]: KV reads, strong clicks and admin writes via the DO |
+//! | [`ryw`] | Cache API | read-your-writes pins in the location of an admin write |
 //! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
 //! | [`respond`] | - | turns a core [`redirector_core::reply::Reply`] into a `Response` |
-//! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class |
+//! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class: authoritative records, click caps, write-through |
 //!
 //! The release (git sha) is baked in at build time by `build.rs`.
 
 pub mod app;
 pub mod bindings;
 pub mod clicks;
-pub mod kv;
 pub mod respond;
 pub mod route_do;
+pub mod ryw;
+pub mod store;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

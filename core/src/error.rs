@@ -29,6 +29,12 @@ pub enum Error {
     /// A `strong` route, whose answer must come from `ROUTE_DO_<ENV>`, could not get
     /// one: answer 503 rather than guess (and never over-serve a `max_clicks` cap).
     StrongUnavailable { key: String },
+    /// Admin API: missing or wrong bearer token.
+    Unauthorized,
+    /// Admin API: a key or value that breaks ROUTES.md; nothing was written.
+    InvalidInput { field: String, reason: String },
+    /// Admin API: request body over the limit.
+    PayloadTooLarge,
     /// A record breaks ROUTES.md: never redirected to; reported as a fault.
     InvalidRecord { key: String, error: RecordError },
 }
@@ -42,6 +48,9 @@ impl fmt::Display for Error {
             Error::UriTooLong => f.write_str("path too long"),
             Error::StoreUnavailable(e) => e.fmt(f),
             Error::StrongUnavailable { key } => write!(f, "strong route {key:?} has no Durable Object answer"),
+            Error::Unauthorized => f.write_str("unauthorized"),
+            Error::InvalidInput { field, reason } => write!(f, "invalid {field}: {reason}"),
+            Error::PayloadTooLarge => f.write_str("request body too large"),
             Error::InvalidRecord { key, error } => write!(f, "invalid route record at {key:?}: {error}"),
         }
     }
@@ -55,7 +64,8 @@ impl Error {
         match self {
             Error::NotFound => Outcome::Miss,
             Error::MethodNotAllowed => Outcome::MethodNotAllowed,
-            Error::BadRequest(_) => Outcome::BadRequest,
+            Error::BadRequest(_) | Error::InvalidInput { .. } | Error::PayloadTooLarge => Outcome::BadRequest,
+            Error::Unauthorized => Outcome::Unauthorized,
             Error::UriTooLong => Outcome::UriTooLong,
             Error::StoreUnavailable(_) | Error::StrongUnavailable { .. } => Outcome::StoreError,
             Error::InvalidRecord { .. } => Outcome::InvalidRecord,
@@ -69,6 +79,10 @@ impl Error {
 
     /// The HTTP answer. Every error is `Cache-Control: no-store` and has no `Location`.
     pub fn reply(&self) -> Reply {
+        if let Error::InvalidInput { field, reason } = self {
+            let body = serde_json::json!({ "error": "invalid", "field": field, "reason": reason });
+            return Reply::json(400, body.to_string()).header("cache-control", "no-store");
+        }
         let (status, body) = match self {
             Error::NotFound => (404, "Not Found: no route for this URL\n"),
             Error::MethodNotAllowed => (405, "Method Not Allowed: use GET or HEAD\n"),
@@ -78,10 +92,14 @@ impl Error {
                 (503, "Service Unavailable: try again shortly\n")
             }
             Error::InvalidRecord { .. } => (500, "Internal Server Error: this route is misconfigured\n"),
+            Error::Unauthorized => (401, "Unauthorized: send Authorization: Bearer <admin token>\n"),
+            Error::InvalidInput { .. } => (400, "Bad Request\n"),
+            Error::PayloadTooLarge => (413, "Payload Too Large\n"),
         };
         let mut reply = Reply::text(status, body).header("cache-control", "no-store");
         match self {
             Error::MethodNotAllowed => reply = reply.header("allow", ALLOW),
+            Error::Unauthorized => reply = reply.header("www-authenticate", "Bearer"),
             Error::StoreUnavailable(_) | Error::StrongUnavailable { .. } => {
                 reply = reply.header("retry-after", RETRY_AFTER_SECS.to_string())
             }

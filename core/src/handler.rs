@@ -7,6 +7,7 @@ use std::cell::RefCell;
 
 use url::Url;
 
+use crate::admin::{self, authorize, AdminOp, ADMIN_PREFIX};
 use crate::canon::{canonical_host, canonical_path, CanonError};
 use crate::click::{referer_host, Click, Outcome};
 use crate::error::Error;
@@ -44,6 +45,8 @@ pub struct RequestFacts<'a> {
     pub authorization: Option<&'a str>,
     /// `X-Redirector-Country`: explain only, simulates `cf.country`.
     pub explain_country: Option<&'a str>,
+    /// Request body, read by the worker for admin requests only.
+    pub body: Option<&'a str>,
     /// Unix milliseconds, used for `starts`/`expires`.
     pub now_ms: i64,
 }
@@ -65,6 +68,8 @@ pub struct Deployment<'a> {
     /// Binding name and whether it is present, in a stable order.
     pub bindings: &'a [(String, bool)],
     pub explain: ExplainAccess<'a>,
+    /// The `ADMIN_TOKEN` secret; `None` turns the admin API off.
+    pub admin_token: Option<&'a str>,
 }
 
 /// The result of handling one request.
@@ -127,11 +132,6 @@ pub async fn decide<S: RouteStore>(
 }
 
 fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>, country: Option<&str>) -> Result<Redirect, Error> {
-    // Strong routes are answered by ROUTE_DO_<ENV>, which this build does not
-    // consult yet: refuse rather than serve a possibly killed or capped link.
-    if found.record.strong {
-        return Err(Error::StrongUnavailable { key: found.key });
-    }
     let route_id = found.route_id();
     let (cid, from_cookie) = client_id(req.cookie, req.client_ip, req.user_agent);
     let client = ClientFacts {
@@ -200,6 +200,9 @@ pub async fn handle<S: RouteStore>(
         latency_ms: 0.0,
         variant: String::new(),
     };
+    if url.path().starts_with(ADMIN_PREFIX) {
+        return admin(url, req, store, rules, dep, click).await;
+    }
     let head = match method(req.method) {
         Method::Read { head } => head,
         Method::Options => {
@@ -247,6 +250,50 @@ pub async fn handle<S: RouteStore>(
     };
     click.status = reply.status;
     let reply = if head { reply.without_body() } else { reply };
+    Handled { reply, click, fault: None }
+}
+
+/// The admin API (see [`crate::admin`]): authorise, validate, then read or write
+/// through the store. A write also drops this isolate's cached copy of a rule array.
+async fn admin<S: RouteStore>(
+    url: &Url,
+    req: &RequestFacts<'_>,
+    store: Option<&S>,
+    rules: &RefCell<RuleCache>,
+    dep: &Deployment<'_>,
+    mut click: Click,
+) -> Handled {
+    let op = match authorize(dep.admin_token, req.authorization)
+        .and_then(|()| admin::parse_request(req.method, url, req.body.unwrap_or("")))
+    {
+        Ok(op) => op,
+        Err(e) => return failed(e, click, false),
+    };
+    let Some(store) = store else { return failed(missing_store(), click, false) };
+    let reply = match op {
+        AdminOp::Read(key) => {
+            click.route_id = key.key.clone();
+            match store.admin_read(&key).await {
+                Ok(Some(read)) => admin::read_reply(&key, &read.value, read.source, read.clicks),
+                Ok(None) => return failed(Error::NotFound, click, false),
+                Err(e) => return failed(Error::StoreUnavailable(e), click, false),
+            }
+        }
+        AdminOp::Write(writes) => {
+            if let [only] = writes.as_slice() {
+                click.route_id = only.key.key.clone();
+            }
+            if let Err(e) = store.admin_write(&writes).await {
+                return failed(Error::StoreUnavailable(e), click, false);
+            }
+            for w in writes.iter().filter(|w| w.key.is_rules) {
+                rules.borrow_mut().invalidate(&w.key.key);
+            }
+            admin::written_reply(&writes)
+        }
+    };
+    click.outcome = Outcome::Admin;
+    click.status = reply.status;
     Handled { reply, click, fault: None }
 }
 

@@ -32,6 +32,7 @@
 //! | [`pattern`] | `from` patterns and placeholder substitution |
 //! | [`variant`] | `when` conditions, `Accept-Language`, canary buckets |
 //! | [`explain`] | the explain endpoint's JSON |
+//! | [`admin`] | admin API: auth, keys, validation, bulk parsing |
 //! | [`store`] | the `RouteStore` trait the worker implements over KV |
 //! | [`query`] | `forward_query` merging |
 //! | [`reply`] | a plain HTTP response description and cache policy |
@@ -40,6 +41,7 @@
 //! | [`ua`] | the user-agent classifier |
 //! | [`handler`] | the whole flow above |
 
+pub mod admin;
 pub mod canon;
 pub mod click;
 pub mod error;

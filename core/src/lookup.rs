@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::pattern::Captures;
 use crate::record::{parse_link_record, LinkRecord};
 use crate::rules::{parse_rules, RuleCache, RuleMatch};
-use crate::store::{RouteStore, MAX_KEY_BYTES};
+use crate::store::{RouteStore, StrongAnswer, MAX_KEY_BYTES};
 
 /// Where the answering record came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +107,17 @@ async fn exact<S: RouteStore>(store: &S, key: &str, now_ms: i64) -> Result<Outco
     let Some(raw) = store.get(key).await.map_err(Error::StoreUnavailable)? else {
         return Ok(Outcome::Absent("absent".into()));
     };
-    let record = parse_link_record(&raw).map_err(|error| Error::InvalidRecord { key: key.to_string(), error })?;
+    let invalid = |error| Error::InvalidRecord { key: key.to_string(), error };
+    let mut record = parse_link_record(&raw).map_err(invalid)?;
+    if record.strong {
+        // The Durable Object's answer wins over KV's: it may hold a newer record (a
+        // kill switch) and it counts clicks against max_clicks exactly.
+        match store.strong_click(key, &raw).await {
+            Ok(StrongAnswer::Serve(authoritative)) => record = parse_link_record(&authoritative).map_err(invalid)?,
+            Ok(StrongAnswer::Absent(why)) => return Ok(Outcome::Absent(format!("strong: {why}"))),
+            Err(_) => return Err(Error::StrongUnavailable { key: key.to_string() }),
+        }
+    }
     if !record.is_live(now_ms) {
         return Ok(Outcome::Absent(not_live(&record, now_ms).into()));
     }

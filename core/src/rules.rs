@@ -104,6 +104,12 @@ pub fn parse_rules(raw: &str) -> Result<RuleSet, RecordError> {
         };
         let pattern = Pattern::parse(&from).map_err(|reason| RecordError { field: format!("[{i}].from"), reason })?;
         rules.push(match link_from_value(Value::Object(map)) {
+            // Strong state (kill switch, click caps) lives per link key in the Durable Object.
+            Ok(record) if record.strong => Rule::Invalid {
+                from,
+                pattern,
+                error: RecordError { field: format!("[{i}].strong"), reason: "is for exact links only, not rules".into() },
+            },
             Ok(record) => Rule::Valid { from, pattern, record },
             Err(e) => Rule::Invalid {
                 from,

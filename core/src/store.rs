@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::admin::{AdminKey, Write};
+
 /// KV's limit on key length; longer keys cannot exist, so they are not looked up.
 pub const MAX_KEY_BYTES: usize = 512;
 
@@ -20,10 +22,51 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// Read access to route records by KV key.
+/// What the strong-route authority (`ROUTE_DO_<ENV>`) says about one click.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrongAnswer {
+    /// Redirect with this record (the authority's copy, which wins over KV's); the
+    /// click has been counted.
+    Serve(String),
+    /// Treat the route as absent (deleted, disabled, outside its window, or its
+    /// `max_clicks` reached); the reason is for explain.
+    Absent(String),
+}
+
+/// A route as the admin API reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminRead {
+    pub value: String,
+    /// `durable_object` (the authoritative copy) or `kv`.
+    pub source: &'static str,
+    /// Clicks counted so far (strong links).
+    pub clicks: Option<u64>,
+}
+
+/// Read access to route records by KV key, the strong-route authority, and the
+/// admin writes (which go through the authority).
 // Workers run single-threaded, so the futures need not be `Send`.
 #[allow(async_fn_in_trait)]
 pub trait RouteStore {
     /// The raw value at `key`, `Ok(None)` when there is none.
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Ask the authority to count a click on the strong link at `key`, whose KV value
+    /// is `kv_value` (adopted by the authority if it has no copy yet). The default
+    /// has no authority, so strong links cannot be answered.
+    async fn strong_click(&self, key: &str, kv_value: &str) -> Result<StrongAnswer, StoreError> {
+        let _ = (key, kv_value);
+        Err(StoreError("no Durable Object binding for strong routes".into()))
+    }
+
+    /// The authoritative copy of `key`, else KV's; `None` when neither has it.
+    async fn admin_read(&self, key: &AdminKey) -> Result<Option<AdminRead>, StoreError> {
+        Ok(self.get(&key.key).await?.map(|value| AdminRead { value, source: "kv", clicks: None }))
+    }
+
+    /// Apply all `writes` or none (the caller has validated them).
+    async fn admin_write(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let _ = writes;
+        Err(StoreError("no Durable Object binding for admin writes".into()))
+    }
 }

@@ -9,7 +9,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use redirector_core::click::Outcome;
-use redirector_core::store::{RouteStore, StoreError};
+use redirector_core::admin::Write;
+use redirector_core::store::{RouteStore, StoreError, StrongAnswer};
 use redirector_core::{handle, Deployment, Handled, RequestFacts};
 use url::Url;
 
@@ -27,6 +28,9 @@ struct FakeStore {
     data: HashMap<String, String>,
     fail: bool,
     reads: RefCell<Vec<String>>,
+    /// Written through the admin API (the fake's "Durable Object").
+    authority: RefCell<HashMap<String, Option<String>>>,
+    clicks: RefCell<HashMap<String, u64>>,
 }
 
 impl FakeStore {
@@ -42,6 +46,29 @@ impl RouteStore for FakeStore {
             return Err(StoreError("injected".into()));
         }
         Ok(self.data.get(key).cloned())
+    }
+
+    async fn strong_click(&self, key: &str, kv_value: &str) -> Result<StrongAnswer, StoreError> {
+        let value = self.authority.borrow().get(key).cloned().unwrap_or(Some(kv_value.to_string()));
+        let Some(value) = value else { return Ok(StrongAnswer::Absent("deleted".into())) };
+        let record = redirector_core::record::parse_link_record(&value).unwrap();
+        let mut clicks = self.clicks.borrow_mut();
+        let n = clicks.entry(key.to_string()).or_default();
+        if record.max_clicks.is_some_and(|max| *n >= max) {
+            return Ok(StrongAnswer::Absent("max_clicks reached".into()));
+        }
+        *n += 1;
+        Ok(StrongAnswer::Serve(value))
+    }
+
+    async fn admin_write(&self, writes: &[Write]) -> Result<(), StoreError> {
+        if self.fail {
+            return Err(StoreError("injected".into()));
+        }
+        for w in writes {
+            self.authority.borrow_mut().insert(w.key.key.clone(), w.value.clone());
+        }
+        Ok(())
     }
 }
 
@@ -63,7 +90,13 @@ fn run(store: Option<&FakeStore>, method: &str, url: &str) -> Handled {
 fn run_with(store: Option<&FakeStore>, req: &RequestFacts<'_>, url: &str, rules: &RefCell<RuleCache>) -> Handled {
     let url = Url::parse(url).unwrap();
     let bindings = vec![("ROUTES_KV_TEST".to_string(), store.is_some())];
-    let dep = Deployment { env: "test", release: "abc123", bindings: &bindings, explain: ExplainAccess::On };
+    let dep = Deployment {
+        env: "test",
+        release: "abc123",
+        bindings: &bindings,
+        explain: ExplainAccess::On,
+        admin_token: Some("admin-secret"),
+    };
     block_on(handle(&url, req, store, rules, &dep))
 }
 
@@ -330,12 +363,82 @@ fn click_carries_the_schema_fields() {
 }
 
 #[test]
-fn strong_routes_are_refused_until_the_durable_object_answers() {
+fn strong_routes_ask_the_authority_and_respect_the_cap() {
     let store = routes();
-    let h = get(&store, "https://go.example.com/strong");
+    for _ in 0..5 {
+        assert_eq!(get(&store, "https://go.example.com/strong").reply.status, 302);
+    }
+    let capped = get(&store, "https://go.example.com/strong");
+    assert_eq!(capped.reply.status, 404, "max_clicks reached: treated as absent");
+    assert_eq!(store.clicks.borrow()["go.example.com/strong"], 5);
+    // the authority's copy wins over KV's (kill switch)
+    let store = routes();
+    store.authority.borrow_mut().insert(
+        "go.example.com/strong".into(),
+        Some(r#"{"to":"https://example.com/s","strong":true,"enabled":false}"#.into()),
+    );
+    assert_eq!(get(&store, "https://go.example.com/strong").reply.status, 404);
+}
+
+#[test]
+fn strong_route_without_an_authority_is_503() {
+    struct NoAuthority(FakeStore);
+    impl RouteStore for NoAuthority {
+        async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+            self.0.get(key).await
+        }
+    }
+    let store = NoAuthority(routes());
+    let url = Url::parse("https://go.example.com/strong").unwrap();
+    let bindings = vec![];
+    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
+    let req = RequestFacts { method: "GET", now_ms: NOW, ..RequestFacts::default() };
+    let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(RuleCache::default()), &dep));
     assert_eq!(h.reply.status, 503);
-    assert_eq!(h.reply.get("location"), None);
     assert_eq!(h.reply.get("cache-control"), Some("no-store"));
-    assert_eq!(h.click.route_id, "go.example.com/strong");
-    assert!(h.fault.is_some());
+    assert_eq!(h.reply.get("retry-after"), Some("5"));
+    // ordinary links still serve
+    let url = Url::parse("https://go.example.com/summer").unwrap();
+    let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(RuleCache::default()), &dep));
+    assert_eq!(h.reply.status, 302);
+}
+
+fn admin(store: &FakeStore, method: &str, url: &str, auth: Option<&str>, body: &str) -> Handled {
+    let req = RequestFacts { method, authorization: auth, body: Some(body), now_ms: NOW, ..RequestFacts::default() };
+    run_with(Some(store), &req, url, &RefCell::new(RuleCache::default()))
+}
+
+#[test]
+fn admin_api_auth_validation_and_writes() {
+    let store = routes();
+    let url = "https://go.example.com/__redirector/admin/route?key=go.example.com/new";
+    let body = r#"{"to":"https://example.com/new"}"#;
+    assert_eq!(admin(&store, "PUT", url, None, body).reply.status, 401);
+    assert_eq!(admin(&store, "PUT", url, Some("Bearer wrong"), body).reply.get("www-authenticate"), Some("Bearer"));
+    let ok = admin(&store, "PUT", url, Some("Bearer admin-secret"), body);
+    assert_eq!(ok.reply.status, 200);
+    assert_eq!(ok.click.outcome, Outcome::Admin);
+    assert_eq!(store.authority.borrow()["go.example.com/new"].as_deref(), Some(body));
+
+    let bad = admin(&store, "PUT", url, Some("Bearer admin-secret"), r#"{"to":"javascript:alert(1)"}"#);
+    assert_eq!(bad.reply.status, 400);
+    let json: serde_json::Value = serde_json::from_str(&bad.reply.body).unwrap();
+    assert_eq!(json["field"], "to");
+    assert_eq!(store.authority.borrow()["go.example.com/new"].as_deref(), Some(body), "nothing written");
+
+    let bulk = r#"[{"key":"a.com/1","value":"https://e.com/1"},{"key":"a.com/2","value":{"to":"https://e.com","status":999}}]"#;
+    let refused = admin(&store, "POST", "https://h/__redirector/admin/bulk", Some("Bearer admin-secret"), bulk);
+    assert_eq!(refused.reply.status, 400);
+    assert!(!store.authority.borrow().contains_key("a.com/1"), "all or nothing");
+}
+
+#[test]
+fn admin_api_is_off_without_a_token() {
+    let store = routes();
+    let url = Url::parse("https://go.example.com/__redirector/admin/route?key=a.com/x").unwrap();
+    let bindings = vec![];
+    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
+    let req = RequestFacts { method: "GET", authorization: Some("Bearer "), now_ms: NOW, ..RequestFacts::default() };
+    let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(RuleCache::default()), &dep));
+    assert_eq!(h.reply.status, 404);
 }

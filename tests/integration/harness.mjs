@@ -11,6 +11,12 @@
 //   *.aefail.test    -> "aefail": real KV, but writing a click point throws
 //   *.edge.test      -> "edge":   prod-like: explain needs the EXPLAIN_TOKEN secret,
 //                                 rule arrays cached for 1 s (local: not cached)
+//   *.ryw.test       -> "ryw":    KV that shows every write only after 60 s (as a
+//                                 remote location would), for read-your-writes; a
+//                                 KV write of a key containing "kv-write-fails" fails
+//   *.dofail.test    -> "dofail": real KV, but every Durable Object call fails
+//
+// ADMIN_TOKEN is set (to ADMIN_TOKEN below) on local, ryw and dofail.
 //
 // Analytics Engine: Miniflare's own binding discards data points, so every
 // CLICKS_<ENV> is a wrapped binding that logs each point as one JSON line; the
@@ -23,6 +29,8 @@ import { fileURLToPath } from "node:url";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLICK_TAG = "__click__ ";
 export const EDGE_EXPLAIN_TOKEN = "test-explain-token";
+export const ADMIN_TOKEN = "test-admin-token";
+const LAG_MS = 60_000;
 const SENTINEL_HOST = "sentinel.invalid";
 const SENTINEL_PATH = "/__redirector/health";
 
@@ -61,13 +69,43 @@ export default function () {
   return { writeDataPoint() { throw new Error("injected Analytics Engine failure"); } };
 }`;
 
+// Eventually consistent KV: a write becomes visible to readers LAG_MS later; until
+// then they see the previous value. Stored in an inner namespace with metadata.
+const laggyKv = `
+export default function (env) {
+  const lag = Number(env.LAG_MS);
+  const read = async (key) => {
+    const { value, metadata } = await env.INNER.getWithMetadata(key, "text");
+    if (metadata && Date.now() < metadata.visibleAt) return metadata.previous;
+    if (metadata && metadata.deleted) return null;
+    return value;
+  };
+  const write = async (key, value, deleted) => {
+    if (key.includes("kv-write-fails")) throw new Error("injected KV write failure");
+    const previous = await read(key);
+    await env.INNER.put(key, value, { metadata: { visibleAt: Date.now() + lag, previous, deleted } });
+  };
+  return {
+    get: (key) => read(key),
+    put: (key, value) => write(key, value, false),
+    delete: (key) => write(key, "", true),
+  };
+}`;
+
+const failingDurableObjects = `
+class DurableObjectNamespace {
+  idFromName(name) { return { name, toString: () => name }; }
+  get() { return { fetch: async () => { throw new Error("injected Durable Object failure"); } }; }
+}
+export default function () { return new DurableObjectNamespace(); }`;
+
 const failingKv = `
 export default function () {
   const fail = async () => { throw new Error("injected KV failure"); };
   return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
 }`;
 
-function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, vars = {} } = {}) {
+function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, failDo = false, laggy = false, vars = {} } = {}) {
   const E = env.toUpperCase();
   const worker = {
     name,
@@ -84,9 +122,11 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
         : { scriptName: "click-capture", bindings: { SOURCE: env } },
     },
   };
-  if (kv && !failKv) worker.kvNamespaces = [`ROUTES_KV_${E}`];
+  if (kv && !failKv && !laggy) worker.kvNamespaces = [`ROUTES_KV_${E}`];
   if (failKv) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "failing-kv" };
-  if (durable) worker.durableObjects = { [`ROUTE_DO_${E}`]: { className: "RouteDo", useSQLite: true } };
+  if (laggy) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "laggy-kv", bindings: { LAG_MS: String(LAG_MS) } };
+  if (durable && !failDo) worker.durableObjects = { [`ROUTE_DO_${E}`]: { className: "RouteDo", useSQLite: true } };
+  if (failDo) worker.wrappedBindings[`ROUTE_DO_${E}`] = { scriptName: "failing-do" };
   return worker;
 }
 
@@ -108,7 +148,11 @@ export async function start() {
     structuredWorkerdLogs: true,
     handleStructuredLogs: onLog,
     workers: [
-      redirectorWorker("redirector-local", "local", { vars: { EXPLAIN: "on", RULES_CACHE_TTL_MS: "0" } }),
+      redirectorWorker("redirector-local", "local", { vars: { EXPLAIN: "on", RULES_CACHE_TTL_MS: "0", ADMIN_TOKEN } }),
+      redirectorWorker("redirector-ryw", "ryw", { routes: ["*ryw.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
+      redirectorWorker("redirector-dofail", "dofail", { routes: ["*dofail.test/*"], failDo: true, vars: { ADMIN_TOKEN } }),
+      { name: "laggy-kv", modules: true, script: laggyKv, kvNamespaces: ["INNER"] },
+      { name: "failing-do", modules: true, script: failingDurableObjects },
       redirectorWorker("redirector-kvfail", "kvfail", { routes: ["*kvfail.test/*"], failKv: true }),
       redirectorWorker("redirector-bare", "bare", { routes: ["*bare.test/*"], kv: false, durable: false, vars: { EXPLAIN: "token" } }),
       redirectorWorker("redirector-edge", "edge", {
@@ -125,6 +169,10 @@ export async function start() {
   const kv = await mf.getKVNamespace("ROUTES_KV_LOCAL", "redirector-local");
   const aefailKv = await mf.getKVNamespace("ROUTES_KV_AEFAIL", "redirector-aefail");
   const edgeKv = await mf.getKVNamespace("ROUTES_KV_EDGE", "redirector-edge");
+  const dofailKv = await mf.getKVNamespace("ROUTES_KV_DOFAIL", "redirector-dofail");
+  // What a reader of the laggy KV would see "now" is computed by the wrapper; the test
+  // seeds the inner namespace directly, visible at once.
+  const laggyInner = await mf.getKVNamespace("INNER", "laggy-kv");
   let taken = 0;
   const fetch = (url, init = {}) => mf.dispatchFetch(url, { redirect: "manual", ...init });
 
@@ -139,6 +187,15 @@ export async function start() {
     },
     aefailKv,
     edgeKv,
+    dofailKv,
+    laggyInner,
+    /** Call the admin API of the worker at `base` (default the local one). */
+    admin(method, path, { body, token = ADMIN_TOKEN, base = "https://go.example.com" } = {}) {
+      const headers = token === null ? {} : { authorization: `Bearer ${token}` };
+      const init = { method, headers };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      return fetch(`${base}/__redirector/admin/${path}`, init);
+    },
     /** Fetch without following redirects. */
     fetch,
     /**

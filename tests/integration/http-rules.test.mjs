@@ -14,7 +14,6 @@ before(async () => {
     "go.example.com/t307": { to: "https://example.com/t", status: 307 },
     "go.example.com/__redirector/health": "https://evil.example.com/",
     "go.example.com/__redirector/other": "https://evil.example.com/",
-    "go.example.com/strong": { to: "https://example.com/capped", strong: true, max_clicks: 5 },
     "go.example.com/when": {
       to: "https://example.com/default",
       when: [{ country: ["DE"], to: "https://example.com/de" }],
@@ -168,14 +167,6 @@ test("hostile URLs never produce a foreign Location", async () => {
   }
 });
 
-test("strong routes answer 503 no-store until ROUTE_DO consultation lands", async () => {
-  const { res, click } = await h.request("https://go.example.com/strong");
-  assert.equal(res.status, 503);
-  assert.equal(res.headers.get("location"), null);
-  assert.equal(res.headers.get("cache-control"), "no-store");
-  assert.equal(click.outcome, "store_error");
-  assert.equal(click.route_id, "go.example.com/strong");
-});
 
 test("records with when/canary are validated and, until those features land, serve `to`", async () => {
   const { res } = await h.request("https://go.example.com/when", { cf: { country: "FR" } });
