@@ -4,7 +4,7 @@ use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use redirector_core::admin::ADMIN_PREFIX;
-use redirector_core::rules::{RuleCache, RULE_CACHE_TTL_MS};
+use redirector_core::cache::{IsolateCache, LINK_CACHE_TTL_MS, RULE_CACHE_TTL_MS};
 use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
 use wasm_bindgen::JsValue;
 use worker::{console_error, Date, Env, Request, Response, Result};
@@ -14,16 +14,18 @@ use crate::store::EdgeStore;
 use crate::{clicks, respond, RELEASE};
 
 thread_local! {
-    /// Parsed rule arrays, per isolate (see redirector_core::rules for the lifetime).
-    static RULES: OnceCell<Rc<RefCell<RuleCache>>> = const { OnceCell::new() };
+    /// Parsed records, misses and rule arrays, per isolate (redirector_core::cache).
+    static CACHE: OnceCell<Rc<RefCell<IsolateCache>>> = const { OnceCell::new() };
 }
 
-/// The isolate's rule cache; its TTL is `RULES_CACHE_TTL_MS` if set, else 30 s.
-fn rule_cache(env: &Env) -> Rc<RefCell<RuleCache>> {
-    RULES.with(|cell| {
+/// The isolate's cache, made on the first request. Lifetimes come from the
+/// `ROUTE_CACHE_TTL_MS` and `RULES_CACHE_TTL_MS` vars if set (5 s and 30 s if not).
+fn isolate_cache(env: &Env) -> Rc<RefCell<IsolateCache>> {
+    CACHE.with(|cell| {
         cell.get_or_init(|| {
-            let ttl = var(env, "RULES_CACHE_TTL_MS").and_then(|v| v.parse().ok()).unwrap_or(RULE_CACHE_TTL_MS);
-            Rc::new(RefCell::new(RuleCache::new(ttl)))
+            let ms = |name, default| var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default);
+            let cache = IsolateCache::new(ms("ROUTE_CACHE_TTL_MS", LINK_CACHE_TTL_MS), ms("RULES_CACHE_TTL_MS", RULE_CACHE_TTL_MS));
+            Rc::new(RefCell::new(cache))
         })
         .clone()
     })
@@ -38,7 +40,7 @@ pub async fn serve(mut req: Request, env: Env) -> Result<Response> {
     let bindings = Bindings::from_env(&env);
     // Bodies are read for the admin API only (bounded by its own size check).
     let body = if req.path().starts_with(ADMIN_PREFIX) { req.text().await.ok() } else { None };
-    let rules = rule_cache(&env);
+    let cache = isolate_cache(&env);
     let url = req.url()?;
     // The raw method: worker::Method maps unknown methods to GET.
     let method = req.inner().method();
@@ -80,7 +82,7 @@ pub async fn serve(mut req: Request, env: Env) -> Result<Response> {
     };
     let store = bindings.kv.clone().map(|kv| EdgeStore { env: bindings.env.clone(), kv, route_do: bindings.route_do.clone() });
 
-    let mut handled = handle(&url, &facts, store.as_ref(), &rules, &deployment).await;
+    let mut handled = handle(&url, &facts, store.as_ref(), &cache, &deployment).await;
 
     if let Some(fault) = &handled.fault {
         console_error!("[{}] {} {}: {fault}", bindings.env, method, url);

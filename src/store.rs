@@ -20,6 +20,10 @@ use worker::{console_error, Date, Method, ObjectNamespace, Request, RequestInit}
 
 use crate::ryw;
 
+/// KV's edge cache lifetime for our reads (KV's minimum is 30 s, its default 60 s).
+/// Longer would save KV reads but slow the spread of changes to other locations.
+pub const KV_CACHE_TTL_SECS: u64 = 60;
+
 pub struct EdgeStore {
     pub env: String,
     pub kv: KvStore,
@@ -49,11 +53,16 @@ impl EdgeStore {
 
 impl RouteStore for EdgeStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let (kv, pinned) = join(self.kv.get(key).text(), ryw::pinned(&self.env, key)).await;
+        let read = self.kv.get(key).cache_ttl(KV_CACHE_TTL_SECS).text();
+        let (kv, pinned) = join(read, ryw::pinned(&self.env, key)).await;
         match pinned {
             Some(value) => Ok(value),
             None => kv.map_err(store_error),
         }
+    }
+
+    async fn pinned(&self, key: &str) -> Option<Option<String>> {
+        ryw::pinned(&self.env, key).await
     }
 
     async fn strong_click(&self, key: &str, kv_value: &str) -> Result<StrongAnswer, StoreError> {

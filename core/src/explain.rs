@@ -16,7 +16,7 @@ use url::Url;
 use crate::handler::{canonical, decide, RequestFacts};
 use crate::lookup::Source;
 use crate::reply::Reply;
-use crate::rules::RuleCache;
+use crate::cache::IsolateCache;
 use crate::store::RouteStore;
 use crate::ua;
 use crate::variant::{client_id, languages, Variant};
@@ -25,7 +25,7 @@ fn bad(reason: &str) -> Reply {
     Reply::json(400, json!({ "error": reason }).to_string()).header("cache-control", "no-store")
 }
 
-pub async fn explain<S: RouteStore>(url: &Url, req: &RequestFacts<'_>, store: &S, rules: &RefCell<RuleCache>) -> Reply {
+pub async fn explain<S: RouteStore>(url: &Url, req: &RequestFacts<'_>, store: &S, rules: &RefCell<IsolateCache>) -> Reply {
     let Some(target) = url.query_pairs().find(|(k, _)| k == "url").map(|(_, v)| v.into_owned()) else {
         return bad("missing ?url=<full url to explain>");
     };

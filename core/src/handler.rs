@@ -16,7 +16,7 @@ use crate::lookup::{lookup, Found, Source, Step};
 use crate::pattern::{substitute, SubstituteError};
 use crate::query::merge_query;
 use crate::reply::{Reply, ALLOW, TEMPORARY_CACHE};
-use crate::rules::RuleCache;
+use crate::cache::IsolateCache;
 use crate::store::{RouteStore, StoreError};
 use crate::ua;
 use crate::variant::{choose, client_cookie, client_id, ClientFacts, Variant};
@@ -120,7 +120,7 @@ pub async fn decide<S: RouteStore>(
     req: &RequestFacts<'_>,
     country: Option<&str>,
     store: &S,
-    rules: &RefCell<RuleCache>,
+    rules: &RefCell<IsolateCache>,
 ) -> Decision {
     let mut steps = Vec::with_capacity(4);
     let result = match lookup(store, rules, host, path, req.now_ms, &mut steps).await {
@@ -180,7 +180,7 @@ pub async fn handle<S: RouteStore>(
     url: &Url,
     req: &RequestFacts<'_>,
     store: Option<&S>,
-    rules: &RefCell<RuleCache>,
+    rules: &RefCell<IsolateCache>,
     dep: &Deployment<'_>,
 ) -> Handled {
     let mut click = Click {
@@ -254,12 +254,12 @@ pub async fn handle<S: RouteStore>(
 }
 
 /// The admin API (see [`crate::admin`]): authorise, validate, then read or write
-/// through the store. A write also drops this isolate's cached copy of a rule array.
+/// through the store. A write also drops this isolate's cached copies of the keys.
 async fn admin<S: RouteStore>(
     url: &Url,
     req: &RequestFacts<'_>,
     store: Option<&S>,
-    rules: &RefCell<RuleCache>,
+    rules: &RefCell<IsolateCache>,
     dep: &Deployment<'_>,
     mut click: Click,
 ) -> Handled {
@@ -286,7 +286,7 @@ async fn admin<S: RouteStore>(
             if let Err(e) = store.admin_write(&writes).await {
                 return failed(Error::StoreUnavailable(e), click, false);
             }
-            for w in writes.iter().filter(|w| w.key.is_rules) {
+            for w in &writes {
                 rules.borrow_mut().invalidate(&w.key.key);
             }
             admin::written_reply(&writes)

@@ -10,8 +10,8 @@
 //! 2. **Canonicalise** host and path ([`canon`]), exactly as keys are written.
 //! 3. **Reserved paths** `/__redirector/...`: health, or 404; never looked up.
 //! 4. **Look up** ([`lookup`]) in ROUTES.md order through the [`store::RouteStore`] seam:
-//!    exact links, then rule arrays ([`rules`], cached per isolate) matched by
-//!    [`pattern`].
+//!    exact links, then rule arrays ([`rules`]) matched by [`pattern`]; parsed records
+//!    and arrays are kept per isolate ([`cache`]).
 //! 5. **Validate** the record ([`record`]): an invalid record is a fault, not a redirect.
 //! 6. **Choose** the target ([`variant`]): `when` conditions, then the canary split;
 //!    substitute rule placeholders ([`pattern`]).
@@ -28,7 +28,8 @@
 //! | [`canon`] | canonical host and path |
 //! | [`record`] | link record parsing and validation |
 //! | [`lookup`] | lookup order over a store, with the steps taken |
-//! | [`rules`] | rule arrays: parsing, first match, the isolate cache |
+//! | [`rules`] | rule arrays: parsing, first match |
+//! | [`cache`] | the per-isolate cache of parsed records, misses and rule arrays |
 //! | [`pattern`] | `from` patterns and placeholder substitution |
 //! | [`variant`] | `when` conditions, `Accept-Language`, canary buckets |
 //! | [`explain`] | the explain endpoint's JSON |
@@ -42,6 +43,7 @@
 //! | [`handler`] | the whole flow above |
 
 pub mod admin;
+pub mod cache;
 pub mod canon;
 pub mod click;
 pub mod error;

@@ -11,10 +11,11 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
+use crate::cache::{CachedLink, IsolateCache};
 use crate::error::Error;
 use crate::pattern::Captures;
 use crate::record::{parse_link_record, LinkRecord};
-use crate::rules::{parse_rules, RuleCache, RuleMatch};
+use crate::rules::{parse_rules, RuleMatch};
 use crate::store::{RouteStore, StrongAnswer, MAX_KEY_BYTES};
 
 /// Where the answering record came from.
@@ -29,7 +30,8 @@ pub enum Source {
 pub struct Found {
     pub key: String,
     pub source: Source,
-    pub record: LinkRecord,
+    /// Shared with the isolate cache: a hit costs no copy of the record.
+    pub record: Rc<LinkRecord>,
 }
 
 impl Found {
@@ -65,7 +67,7 @@ pub fn keys(host: &str, path: &str) -> [(&'static str, String); 4] {
 /// Run the lookup steps against `store` (rule arrays through `rules`) at `now_ms`.
 pub async fn lookup<S: RouteStore>(
     store: &S,
-    rules: &RefCell<RuleCache>,
+    cache: &RefCell<IsolateCache>,
     host: &str,
     path: &str,
     now_ms: i64,
@@ -77,7 +79,7 @@ pub async fn lookup<S: RouteStore>(
             note("skipped: longer than KV's 512-byte key limit".into());
             continue;
         }
-        let found = if i < 2 { exact(store, &key, now_ms).await } else { rule(store, rules, &key, path, now_ms).await };
+        let found = if i < 2 { exact(store, cache, &key, now_ms).await } else { rule(store, cache, &key, path, now_ms).await };
         match found {
             Ok(Outcome::Found(found)) => {
                 note(match &found.source {
@@ -103,17 +105,36 @@ enum Outcome {
     Absent(String),
 }
 
-async fn exact<S: RouteStore>(store: &S, key: &str, now_ms: i64) -> Result<Outcome, Error> {
-    let Some(raw) = store.get(key).await.map_err(Error::StoreUnavailable)? else {
+async fn exact<S: RouteStore>(
+    store: &S,
+    cache: &RefCell<IsolateCache>,
+    key: &str,
+    now_ms: i64,
+) -> Result<Outcome, Error> {
+    // Never hold the RefCell across an await: an isolate serves requests concurrently.
+    let cached = cache.borrow().links.get(key, now_ms);
+    let link = match cached {
+        Some(Some(link)) => Some(link),
+        // A cached miss may have been created since in this location: ask the pin.
+        Some(None) => match store.pinned(key).await {
+            Some(value) => remember(cache, key, value, now_ms),
+            None => None,
+        },
+        None => {
+            let raw = store.get(key).await.map_err(Error::StoreUnavailable)?;
+            remember(cache, key, raw, now_ms)
+        }
+    };
+    let Some(link) = link else {
         return Ok(Outcome::Absent("absent".into()));
     };
     let invalid = |error| Error::InvalidRecord { key: key.to_string(), error };
-    let mut record = parse_link_record(&raw).map_err(invalid)?;
+    let mut record = link.record.clone().map_err(invalid)?;
     if record.strong {
         // The Durable Object's answer wins over KV's: it may hold a newer record (a
         // kill switch) and it counts clicks against max_clicks exactly.
-        match store.strong_click(key, &raw).await {
-            Ok(StrongAnswer::Serve(authoritative)) => record = parse_link_record(&authoritative).map_err(invalid)?,
+        match store.strong_click(key, &link.raw).await {
+            Ok(StrongAnswer::Serve(authoritative)) => record = Rc::new(parse_link_record(&authoritative).map_err(invalid)?),
             Ok(StrongAnswer::Absent(why)) => return Ok(Outcome::Absent(format!("strong: {why}"))),
             Err(_) => return Err(Error::StrongUnavailable { key: key.to_string() }),
         }
@@ -122,6 +143,12 @@ async fn exact<S: RouteStore>(store: &S, key: &str, now_ms: i64) -> Result<Outco
         return Ok(Outcome::Absent(not_live(&record, now_ms).into()));
     }
     Ok(Outcome::Found(Found { key: key.to_string(), source: Source::Exact, record }))
+}
+
+fn remember(cache: &RefCell<IsolateCache>, key: &str, raw: Option<String>, now_ms: i64) -> Option<Rc<CachedLink>> {
+    let link = raw.map(|raw| Rc::new(CachedLink::parse(raw)));
+    cache.borrow_mut().links.insert(key, link.clone(), now_ms);
+    link
 }
 
 fn not_live(record: &LinkRecord, now_ms: i64) -> &'static str {
@@ -136,19 +163,19 @@ fn not_live(record: &LinkRecord, now_ms: i64) -> &'static str {
 
 async fn rule<S: RouteStore>(
     store: &S,
-    cache: &RefCell<RuleCache>,
+    cache: &RefCell<IsolateCache>,
     key: &str,
     path: &str,
     now_ms: i64,
 ) -> Result<Outcome, Error> {
     // Never hold the RefCell across the await: an isolate serves requests concurrently.
-    let cached = cache.borrow().get(key, now_ms);
+    let cached = cache.borrow().rules.get(key, now_ms);
     let rules = match cached {
         Some(rules) => rules,
         None => {
             let raw = store.get(key).await.map_err(Error::StoreUnavailable)?;
             let parsed = raw.map(|r| Rc::new(parse_rules(&r)));
-            cache.borrow_mut().insert(key, parsed.clone(), now_ms);
+            cache.borrow_mut().rules.insert(key, parsed.clone(), now_ms);
             parsed
         }
     };
@@ -161,7 +188,7 @@ async fn rule<S: RouteStore>(
         RuleMatch::Hit { index, from, record, captures } => Ok(Outcome::Found(Found {
             key: key.to_string(),
             source: Source::Rule { index, from: from.to_string(), captures },
-            record: record.clone(),
+            record: Rc::clone(record),
         })),
         RuleMatch::Invalid { error, .. } => Err(Error::InvalidRecord { key: key.to_string(), error: error.clone() }),
         RuleMatch::Miss { skipped } if skipped.is_empty() => Ok(Outcome::Absent(format!("{} rules, none matched", set.rules.len()))),

@@ -12,11 +12,10 @@
 //!   is invalid as a whole: every request that reaches it answers 500.
 //!
 //! Rule arrays change rarely and are read on every exact-link miss, so the worker
-//! keeps parsed arrays (and their absence) in a [`RuleCache`] per isolate for
-//! [`RULE_CACHE_TTL_MS`]; a change in KV reaches a location after KV's own edge
-//! propagation (up to about 60 s) plus at most that TTL.
+//! keeps parsed arrays (and their absence) in the isolate cache
+//! ([`crate::cache`], 30 s); a change in KV reaches a location after KV's own edge
+//! propagation (up to about 60 s) plus at most that lifetime.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -24,17 +23,12 @@ use serde_json::Value;
 use crate::pattern::{Captures, Pattern};
 use crate::record::{link_from_value, LinkRecord, RecordError};
 
-/// How long an isolate keeps a rule array (or its absence), in milliseconds.
-pub const RULE_CACHE_TTL_MS: i64 = 30_000;
-/// At most this many hosts' arrays are kept; the cache is cleared when full.
-pub const RULE_CACHE_MAX_ENTRIES: usize = 1024;
-
 /// One entry of a rule array. (Invalid rules are rare; boxing the valid record would
 /// cost an allocation per rule for nothing.)
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
-    Valid { from: String, pattern: Pattern, record: LinkRecord },
+    Valid { from: String, pattern: Pattern, record: Rc<LinkRecord> },
     Invalid { from: String, pattern: Pattern, error: RecordError },
 }
 
@@ -61,7 +55,7 @@ pub struct RuleSet {
 #[derive(Debug, PartialEq)]
 pub enum RuleMatch<'a> {
     /// Rule `index` matched and is live.
-    Hit { index: usize, from: &'a str, record: &'a LinkRecord, captures: Captures },
+    Hit { index: usize, from: &'a str, record: &'a Rc<LinkRecord>, captures: Captures },
     /// Rule `index` matched but breaks the contract.
     Invalid { index: usize, error: &'a RecordError },
     /// No live rule matched; `skipped` lists rules that matched but were not live.
@@ -110,7 +104,7 @@ pub fn parse_rules(raw: &str) -> Result<RuleSet, RecordError> {
                 pattern,
                 error: RecordError { field: format!("[{i}].strong"), reason: "is for exact links only, not rules".into() },
             },
-            Ok(record) => Rule::Valid { from, pattern, record },
+            Ok(record) => Rule::Valid { from, pattern, record: Rc::new(record) },
             Err(e) => Rule::Invalid {
                 from,
                 pattern,
@@ -119,52 +113,6 @@ pub fn parse_rules(raw: &str) -> Result<RuleSet, RecordError> {
         });
     }
     Ok(RuleSet { rules })
-}
-
-/// A cached rule array: absent, parsed, or invalid as a whole.
-pub type CachedRules = Option<Rc<Result<RuleSet, RecordError>>>;
-
-/// Per-isolate cache of rule arrays by KV key. Single-threaded (an isolate is).
-#[derive(Debug)]
-pub struct RuleCache {
-    ttl_ms: i64,
-    entries: HashMap<String, (i64, CachedRules)>,
-}
-
-impl Default for RuleCache {
-    fn default() -> Self {
-        Self::new(RULE_CACHE_TTL_MS)
-    }
-}
-
-impl RuleCache {
-    pub fn new(ttl_ms: i64) -> Self {
-        Self { ttl_ms, entries: HashMap::new() }
-    }
-
-    /// The cached value for `key` if it is younger than the TTL.
-    pub fn get(&self, key: &str, now_ms: i64) -> Option<CachedRules> {
-        let (at, value) = self.entries.get(key)?;
-        (now_ms - at < self.ttl_ms && now_ms >= *at).then(|| value.clone())
-    }
-
-    pub fn insert(&mut self, key: &str, value: CachedRules, now_ms: i64) {
-        if self.ttl_ms <= 0 {
-            return;
-        }
-        if self.entries.len() >= RULE_CACHE_MAX_ENTRIES && !self.entries.contains_key(key) {
-            self.entries.retain(|_, (at, _)| now_ms - *at < self.ttl_ms);
-            if self.entries.len() >= RULE_CACHE_MAX_ENTRIES {
-                self.entries.clear();
-            }
-        }
-        self.entries.insert(key.to_string(), (now_ms, value));
-    }
-
-    /// Forget `key` (used when this isolate itself writes it).
-    pub fn invalidate(&mut self, key: &str) {
-        self.entries.remove(key);
-    }
 }
 
 #[cfg(test)]
@@ -207,26 +155,5 @@ mod tests {
         ] {
             assert_eq!(parse_rules(raw).unwrap_err().field, field, "{raw}");
         }
-    }
-
-    #[test]
-    fn cache_lifetime() {
-        let mut cache = RuleCache::new(1000);
-        assert_eq!(cache.get("rules:a", 0), None);
-        cache.insert("rules:a", None, 0);
-        assert_eq!(cache.get("rules:a", 999), Some(None), "absence is cached");
-        assert_eq!(cache.get("rules:a", 1000), None, "expired");
-        cache.insert("rules:a", Some(Rc::new(Ok(RuleSet::default()))), 1000);
-        assert!(matches!(cache.get("rules:a", 1500), Some(Some(_))));
-        cache.invalidate("rules:a");
-        assert_eq!(cache.get("rules:a", 1500), None);
-        let mut off = RuleCache::new(0);
-        off.insert("k", None, 0);
-        assert_eq!(off.get("k", 0), None, "TTL 0 disables the cache");
-        let mut full = RuleCache::new(1_000_000);
-        for i in 0..RULE_CACHE_MAX_ENTRIES + 10 {
-            full.insert(&format!("rules:{i}"), None, 0);
-        }
-        assert!(full.entries.len() <= RULE_CACHE_MAX_ENTRIES);
     }
 }

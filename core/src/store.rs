@@ -59,6 +59,14 @@ pub trait RouteStore {
         Err(StoreError("no Durable Object binding for strong routes".into()))
     }
 
+    /// This location's read-your-writes pin for `key`, if any: `Some(Some(v))` written,
+    /// `Some(None)` deleted. [`RouteStore::get`] already prefers pins; this is for
+    /// re-checking a miss the isolate has cached. Default: no pins.
+    async fn pinned(&self, key: &str) -> Option<Option<String>> {
+        let _ = key;
+        None
+    }
+
     /// The authoritative copy of `key`, else KV's; `None` when neither has it.
     async fn admin_read(&self, key: &AdminKey) -> Result<Option<AdminRead>, StoreError> {
         Ok(self.get(&key.key).await?.map(|value| AdminRead { value, source: "kv", clicks: None }))

@@ -1,7 +1,7 @@
 //! The whole request flow against an in-memory store that can fail on demand.
 
 use std::cell::RefCell;
-use redirector_core::rules::RuleCache;
+use redirector_core::cache::IsolateCache;
 use redirector_core::ExplainAccess;
 use std::collections::HashMap;
 use std::future::Future;
@@ -84,10 +84,10 @@ fn run(store: Option<&FakeStore>, method: &str, url: &str) -> Handled {
         now_ms: NOW,
         ..RequestFacts::default()
     };
-    run_with(store, &req, url, &RefCell::new(RuleCache::default()))
+    run_with(store, &req, url, &RefCell::new(IsolateCache::default()))
 }
 
-fn run_with(store: Option<&FakeStore>, req: &RequestFacts<'_>, url: &str, rules: &RefCell<RuleCache>) -> Handled {
+fn run_with(store: Option<&FakeStore>, req: &RequestFacts<'_>, url: &str, rules: &RefCell<IsolateCache>) -> Handled {
     let url = Url::parse(url).unwrap();
     let bindings = vec![("ROUTES_KV_TEST".to_string(), store.is_some())];
     let dep = Deployment {
@@ -269,7 +269,7 @@ fn rules_follow_the_lookup_order() {
 #[test]
 fn rule_arrays_are_read_once_per_cache_lifetime() {
     let store = rule_routes();
-    let rules = RefCell::new(RuleCache::new(1000));
+    let rules = RefCell::new(IsolateCache::new(1000, 1000));
     let at = |now_ms| RequestFacts { method: "GET", now_ms, ..RequestFacts::default() };
     for now in [0, 10, 999] {
         run_with(Some(&store), &at(now), "https://old.example.com/docs/a", &rules);
@@ -287,6 +287,52 @@ fn rule_arrays_are_read_once_per_cache_lifetime() {
 }
 
 #[test]
+fn repeat_hits_and_misses_come_from_the_isolate_cache() {
+    let store = routes();
+    let cache = RefCell::new(IsolateCache::new(5000, 30_000));
+    let at = |now_ms| RequestFacts { method: "GET", now_ms, ..RequestFacts::default() };
+    let first = run_with(Some(&store), &at(0), "https://go.example.com/summer", &cache);
+    assert_eq!(first.reply.status, 302);
+    assert_eq!(store.reads.borrow().len(), 1, "a first hit is one KV read");
+    let again = run_with(Some(&store), &at(4999), "https://go.example.com/summer?x=1", &cache);
+    assert_eq!(again.reply.get("location"), Some("https://shop.example.com/sale?src=go&x=1"));
+    assert_eq!(store.reads.borrow().len(), 1, "a repeat hit within the lifetime reads nothing");
+    run_with(Some(&store), &at(5000), "https://go.example.com/summer", &cache);
+    assert_eq!(store.reads.borrow().len(), 2, "re-read after the lifetime");
+
+    store.reads.borrow_mut().clear();
+    run_with(Some(&store), &at(6000), "https://go.example.com/none", &cache);
+    let first_miss = store.reads.borrow().len();
+    assert_eq!(first_miss, 4, "a miss reads every step once");
+    run_with(Some(&store), &at(6001), "https://go.example.com/none", &cache);
+    assert_eq!(store.reads.borrow().len(), first_miss, "a repeat miss reads nothing");
+}
+
+#[test]
+fn a_cached_miss_sees_a_read_your_writes_pin() {
+    struct Pinned(FakeStore);
+    impl RouteStore for Pinned {
+        async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+            self.0.get(key).await
+        }
+        async fn pinned(&self, key: &str) -> Option<Option<String>> {
+            self.0.authority.borrow().get(key).cloned()
+        }
+    }
+    let store = Pinned(routes());
+    let cache = RefCell::new(IsolateCache::default());
+    let bindings = vec![];
+    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
+    let url = Url::parse("https://go.example.com/brand-new").unwrap();
+    let at = |now_ms| RequestFacts { method: "GET", now_ms, ..RequestFacts::default() };
+    assert_eq!(block_on(handle(&url, &at(0), Some(&store), &cache, &dep)).reply.status, 404);
+    // another isolate in this location writes the link and pins it
+    store.0.authority.borrow_mut().insert("go.example.com/brand-new".into(), Some(r#""https://example.com/new""#.into()));
+    let h = block_on(handle(&url, &at(1), Some(&store), &cache, &dep));
+    assert_eq!(h.reply.get("location"), Some("https://example.com/new"));
+}
+
+#[test]
 fn canary_answers_set_a_sticky_cookie_and_no_store() {
     let store = FakeStore::with(&[("go.example.com/c", r#"{"to":"https://old.example.com/","status":301,"canary":{"to":"https://new.example.com/","percent":100}}"#)]);
     let h = get(&store, "https://go.example.com/c");
@@ -295,7 +341,7 @@ fn canary_answers_set_a_sticky_cookie_and_no_store() {
     assert!(h.reply.get("set-cookie").unwrap().starts_with("rdr_cid="));
     assert_eq!(h.click.variant, "canary");
     let req = RequestFacts { method: "GET", cookie: Some("rdr_cid=abc"), now_ms: NOW, ..RequestFacts::default() };
-    let h = run_with(Some(&store), &req, "https://go.example.com/c", &RefCell::new(RuleCache::default()));
+    let h = run_with(Some(&store), &req, "https://go.example.com/c", &RefCell::new(IsolateCache::default()));
     assert_eq!(h.reply.get("set-cookie"), None, "a client with the cookie keeps it");
 }
 
@@ -393,19 +439,19 @@ fn strong_route_without_an_authority_is_503() {
     let bindings = vec![];
     let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
     let req = RequestFacts { method: "GET", now_ms: NOW, ..RequestFacts::default() };
-    let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(RuleCache::default()), &dep));
+    let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(IsolateCache::default()), &dep));
     assert_eq!(h.reply.status, 503);
     assert_eq!(h.reply.get("cache-control"), Some("no-store"));
     assert_eq!(h.reply.get("retry-after"), Some("5"));
     // ordinary links still serve
     let url = Url::parse("https://go.example.com/summer").unwrap();
-    let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(RuleCache::default()), &dep));
+    let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(IsolateCache::default()), &dep));
     assert_eq!(h.reply.status, 302);
 }
 
 fn admin(store: &FakeStore, method: &str, url: &str, auth: Option<&str>, body: &str) -> Handled {
     let req = RequestFacts { method, authorization: auth, body: Some(body), now_ms: NOW, ..RequestFacts::default() };
-    run_with(Some(store), &req, url, &RefCell::new(RuleCache::default()))
+    run_with(Some(store), &req, url, &RefCell::new(IsolateCache::default()))
 }
 
 #[test]
@@ -439,6 +485,6 @@ fn admin_api_is_off_without_a_token() {
     let bindings = vec![];
     let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
     let req = RequestFacts { method: "GET", authorization: Some("Bearer "), now_ms: NOW, ..RequestFacts::default() };
-    let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(RuleCache::default()), &dep));
+    let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(IsolateCache::default()), &dep));
     assert_eq!(h.reply.status, 404);
 }

@@ -15,6 +15,7 @@
 //                                 remote location would), for read-your-writes; a
 //                                 KV write of a key containing "kv-write-fails" fails
 //   *.dofail.test    -> "dofail": real KV, but every Durable Object call fails
+//   *.count.test     -> "count":  prod cache lifetimes; its KV logs every read
 //
 // ADMIN_TOKEN is set (to ADMIN_TOKEN below) on local, ryw and dofail.
 //
@@ -28,6 +29,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLICK_TAG = "__click__ ";
+const KV_READ_TAG = "__kvread__ ";
 export const EDGE_EXPLAIN_TOKEN = "test-explain-token";
 export const ADMIN_TOKEN = "test-admin-token";
 const LAG_MS = 60_000;
@@ -92,6 +94,19 @@ export default function (env) {
   };
 }`;
 
+// Real KV that logs every read, so tests can count KV reads per request.
+const countingKv = `
+export default function (env) {
+  return {
+    get(key, options) {
+      console.log(${JSON.stringify(KV_READ_TAG)} + key);
+      return env.COUNTED.get(key, options);
+    },
+    put: (key, value, options) => env.COUNTED.put(key, value, options),
+    delete: (key) => env.COUNTED.delete(key),
+  };
+}`;
+
 const failingDurableObjects = `
 class DurableObjectNamespace {
   idFromName(name) { return { name, toString: () => name }; }
@@ -105,7 +120,7 @@ export default function () {
   return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
 }`;
 
-function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, failDo = false, laggy = false, vars = {} } = {}) {
+function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, failDo = false, laggy = false, counted = false, vars = {} } = {}) {
   const E = env.toUpperCase();
   const worker = {
     name,
@@ -122,7 +137,8 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
         : { scriptName: "click-capture", bindings: { SOURCE: env } },
     },
   };
-  if (kv && !failKv && !laggy) worker.kvNamespaces = [`ROUTES_KV_${E}`];
+  if (kv && !failKv && !laggy && !counted) worker.kvNamespaces = [`ROUTES_KV_${E}`];
+  if (counted) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "counting-kv" };
   if (failKv) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "failing-kv" };
   if (laggy) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "laggy-kv", bindings: { LAG_MS: String(LAG_MS) } };
   if (durable && !failDo) worker.durableObjects = { [`ROUTE_DO_${E}`]: { className: "RouteDo", useSQLite: true } };
@@ -133,9 +149,12 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
 /** Start Miniflare with the built worker. Call `close()` when done. */
 export async function start() {
   const points = [];
+  const kvReads = [];
   const waiters = [];
   const onLog = ({ message }) => {
     for (const line of String(message).split("\n")) {
+      const read = line.indexOf(KV_READ_TAG);
+      if (read >= 0) kvReads.push(line.slice(read + KV_READ_TAG.length));
       const at = line.indexOf(CLICK_TAG);
       if (at < 0) continue;
       points.push(JSON.parse(line.slice(at + CLICK_TAG.length)));
@@ -148,7 +167,11 @@ export async function start() {
     structuredWorkerdLogs: true,
     handleStructuredLogs: onLog,
     workers: [
-      redirectorWorker("redirector-local", "local", { vars: { EXPLAIN: "on", RULES_CACHE_TTL_MS: "0", ADMIN_TOKEN } }),
+      redirectorWorker("redirector-local", "local", {
+        vars: { EXPLAIN: "on", ROUTE_CACHE_TTL_MS: "0", RULES_CACHE_TTL_MS: "0", ADMIN_TOKEN },
+      }),
+      redirectorWorker("redirector-count", "count", { routes: ["*count.test/*"], counted: true }),
+      { name: "counting-kv", modules: true, script: countingKv, kvNamespaces: ["COUNTED"] },
       redirectorWorker("redirector-ryw", "ryw", { routes: ["*ryw.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
       redirectorWorker("redirector-dofail", "dofail", { routes: ["*dofail.test/*"], failDo: true, vars: { ADMIN_TOKEN } }),
       { name: "laggy-kv", modules: true, script: laggyKv, kvNamespaces: ["INNER"] },
@@ -188,6 +211,9 @@ export async function start() {
     aefailKv,
     edgeKv,
     dofailKv,
+    countedKv: await mf.getKVNamespace("COUNTED", "counting-kv"),
+    /** KV reads made through the counting worker (*.count.test) so far. */
+    kvReads,
     laggyInner,
     /** Call the admin API of the worker at `base` (default the local one). */
     admin(method, path, { body, token = ADMIN_TOKEN, base = "https://go.example.com" } = {}) {

@@ -1,0 +1,155 @@
+//! The per-isolate cache: parsed link records (and misses) and parsed rule arrays,
+//! each with a stated lifetime, bounded in size.
+//!
+//! | what | lifetime | why |
+//! |---|---|---|
+//! | link records and misses | [`LINK_CACHE_TTL_MS`] (5 s) | every request reads one; a repeat hit then costs no KV read and no parsing |
+//! | rule arrays and their absence | [`RULE_CACHE_TTL_MS`] (30 s) | read on every exact-link miss, change rarely |
+//!
+//! Both are configurable per deployment (`ROUTE_CACHE_TTL_MS`, `RULES_CACHE_TTL_MS`).
+//!
+//! **Staying correct with read-your-writes** (see `docs/strong-routes.md`):
+//! * strong links are never answered from here: the Durable Object is asked on every
+//!   request (only the KV text is kept, to hand to it);
+//! * a cached *miss* is re-checked against this location's read-your-writes pin on
+//!   every request, so a link created through the admin API is served at once by
+//!   every isolate, even one that had just cached it as missing;
+//! * the isolate that served an admin write drops its copies of the written keys;
+//! * a cached *hit* in another isolate of the same location may serve the previous
+//!   record for at most the link lifetime (5 s) after an update or delete. Changes
+//!   that cannot wait that long are what `strong` links are for (kill switch).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::record::{parse_link_record, LinkRecord, RecordError};
+use crate::rules::RuleSet;
+
+/// How long an isolate keeps a link record or a miss, in milliseconds.
+pub const LINK_CACHE_TTL_MS: i64 = 5_000;
+/// How long an isolate keeps a rule array (or its absence), in milliseconds.
+pub const RULE_CACHE_TTL_MS: i64 = 30_000;
+/// Most link keys kept per isolate (about 1-2 KB each).
+pub const LINK_CACHE_MAX_ENTRIES: usize = 10_000;
+/// Most rule-array keys kept per isolate.
+pub const RULE_CACHE_MAX_ENTRIES: usize = 1024;
+
+/// A map whose entries expire `ttl_ms` after insertion. When full, expired entries
+/// are dropped, and if that is not enough, everything (simple, and bounded).
+#[derive(Debug)]
+pub struct TtlCache<V> {
+    ttl_ms: i64,
+    max_entries: usize,
+    entries: HashMap<String, (i64, V)>,
+}
+
+impl<V: Clone> TtlCache<V> {
+    pub fn new(ttl_ms: i64, max_entries: usize) -> Self {
+        Self { ttl_ms, max_entries, entries: HashMap::new() }
+    }
+
+    /// The value for `key` if it is younger than the lifetime.
+    pub fn get(&self, key: &str, now_ms: i64) -> Option<V> {
+        let (at, value) = self.entries.get(key)?;
+        (now_ms >= *at && now_ms - at < self.ttl_ms).then(|| value.clone())
+    }
+
+    pub fn insert(&mut self, key: &str, value: V, now_ms: i64) {
+        if self.ttl_ms <= 0 {
+            return;
+        }
+        if self.entries.len() >= self.max_entries && !self.entries.contains_key(key) {
+            let ttl = self.ttl_ms;
+            self.entries.retain(|_, (at, _)| now_ms - *at < ttl);
+            if self.entries.len() >= self.max_entries {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(key.to_string(), (now_ms, value));
+    }
+
+    pub fn invalidate(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A link record as KV holds it, parsed once.
+#[derive(Debug)]
+pub struct CachedLink {
+    pub raw: String,
+    pub record: Result<Rc<LinkRecord>, RecordError>,
+}
+
+impl CachedLink {
+    pub fn parse(raw: String) -> Self {
+        let record = parse_link_record(&raw).map(Rc::new);
+        Self { raw, record }
+    }
+}
+
+/// A cached link lookup: `None` is a miss.
+pub type CachedLinkEntry = Option<Rc<CachedLink>>;
+/// A cached rule array: absent, parsed, or invalid as a whole.
+pub type CachedRules = Option<Rc<Result<RuleSet, RecordError>>>;
+
+/// Everything an isolate caches.
+#[derive(Debug)]
+pub struct IsolateCache {
+    pub links: TtlCache<CachedLinkEntry>,
+    pub rules: TtlCache<CachedRules>,
+}
+
+impl Default for IsolateCache {
+    fn default() -> Self {
+        Self::new(LINK_CACHE_TTL_MS, RULE_CACHE_TTL_MS)
+    }
+}
+
+impl IsolateCache {
+    pub fn new(link_ttl_ms: i64, rule_ttl_ms: i64) -> Self {
+        Self {
+            links: TtlCache::new(link_ttl_ms, LINK_CACHE_MAX_ENTRIES),
+            rules: TtlCache::new(rule_ttl_ms, RULE_CACHE_MAX_ENTRIES),
+        }
+    }
+
+    /// Forget a key this isolate has just written.
+    pub fn invalidate(&mut self, key: &str) {
+        self.links.invalidate(key);
+        self.rules.invalidate(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetime_and_bounds() {
+        let mut cache: TtlCache<Option<u8>> = TtlCache::new(1000, 4);
+        assert_eq!(cache.get("a", 0), None);
+        cache.insert("a", None, 0);
+        assert_eq!(cache.get("a", 999), Some(None), "absence is cached");
+        assert_eq!(cache.get("a", 1000), None, "expired");
+        assert_eq!(cache.get("a", -1), None, "a clock that went back does not serve");
+        cache.insert("a", Some(1), 1000);
+        assert_eq!(cache.get("a", 1500), Some(Some(1)));
+        cache.invalidate("a");
+        assert_eq!(cache.get("a", 1500), None);
+        for i in 0..10 {
+            cache.insert(&format!("k{i}"), Some(i), 2000);
+        }
+        assert!(cache.len() <= 4);
+        let mut off: TtlCache<u8> = TtlCache::new(0, 4);
+        off.insert("k", 1, 0);
+        assert!(off.is_empty(), "lifetime 0 disables the cache");
+    }
+}
