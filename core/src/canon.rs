@@ -49,6 +49,16 @@ impl std::error::Error for CanonError {}
 /// Accepts `Example.COM`, `example.com:8443`, `example.com.`, `bücher.example`,
 /// `[::1]:8787`, `127.0.0.1`.
 pub fn canonical_host(raw: &str) -> Result<String, CanonError> {
+    if is_plain_host(raw) {
+        return Ok(raw.to_string());
+    }
+    parse_host(raw)
+}
+
+/// The full host canonicalisation, without the fast path (public for the property
+/// test that checks the two agree).
+#[doc(hidden)]
+pub fn parse_host(raw: &str) -> Result<String, CanonError> {
     let host = strip_port(raw.trim());
     let host = host.strip_suffix('.').unwrap_or(host);
     if host.is_empty() {
@@ -74,6 +84,20 @@ pub fn canonical_host(raw: &str) -> Result<String, CanonError> {
     Ok(out)
 }
 
+/// Already canonical, and safe to take as it is: lower-case ASCII letters, digits, `-`
+/// and `.` in non-empty labels, no punycode label (which the slow path validates), and
+/// a last label that is not all digits (which could be a non-canonical IPv4 form).
+/// This is the common case (hosts from a parsed request URL) and skips IDNA.
+fn is_plain_host(host: &str) -> bool {
+    host.len() <= MAX_HOST_BYTES
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with("xn--")
+                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        && host.rsplit('.').next().is_some_and(|last| !last.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         // IPv6 literal: keep through the closing bracket.
@@ -96,6 +120,16 @@ pub fn canonical_path(raw: &str) -> Result<String, CanonError> {
     if !raw.starts_with('/') {
         return Err(CanonError::PathNotAbsolute);
     }
+    if is_plain_path(raw) {
+        return Ok(raw.to_string());
+    }
+    Ok(rewrite_path(raw))
+}
+
+/// The full path canonicalisation of an absolute path, without the fast path (public
+/// for the property test that checks the two agree).
+#[doc(hidden)]
+pub fn rewrite_path(raw: &str) -> String {
     let mut segments: Vec<String> = Vec::new();
     for raw_segment in raw.split('/') {
         let segment = canonical_segment(raw_segment);
@@ -115,7 +149,16 @@ pub fn canonical_path(raw: &str) -> Result<String, CanonError> {
         out.push('/');
         out.push_str(s);
     }
-    Ok(out)
+    out
+}
+
+/// Already canonical: only unreserved characters and `/`, no empty, `.` or `..`
+/// segment, no trailing `/` (the root excepted). The common case; skips the rewrite.
+fn is_plain_path(path: &str) -> bool {
+    if path == "/" {
+        return true;
+    }
+    path[1..].split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.bytes().all(is_unreserved))
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";

@@ -105,7 +105,8 @@ impl Redirect {
     }
 }
 
-/// The decision for one canonical host and path, with the steps that led to it.
+/// The decision for one canonical host and path, with the steps that led to it
+/// (recorded only when asked for, by explain).
 #[derive(Debug)]
 pub struct Decision {
     pub steps: Vec<Step>,
@@ -121,9 +122,10 @@ pub async fn decide<S: RouteStore>(
     country: Option<&str>,
     store: &S,
     rules: &RefCell<IsolateCache>,
+    trace: bool,
 ) -> Decision {
-    let mut steps = Vec::with_capacity(4);
-    let result = match lookup(store, rules, host, path, req.now_ms, &mut steps).await {
+    let mut steps = Vec::new();
+    let result = match lookup(store, rules, host, path, req.now_ms, trace.then_some(&mut steps)).await {
         Ok(Some(found)) => redirect(found, url, req, country),
         Ok(None) => Err(Error::NotFound),
         Err(e) => Err(e),
@@ -133,13 +135,11 @@ pub async fn decide<S: RouteStore>(
 
 fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>, country: Option<&str>) -> Result<Redirect, Error> {
     let route_id = found.route_id();
-    let (cid, from_cookie) = client_id(req.cookie, req.client_ip, req.user_agent);
-    let client = ClientFacts {
-        country,
-        accept_language: req.accept_language,
-        device: ua::device_tags(req.user_agent),
-        client_id: &cid,
-    };
+    // Only conditions and canaries look at the client; plain records skip the work.
+    let varies = !found.record.when.is_empty() || found.record.canary.is_some();
+    let (cid, from_cookie) = if varies { client_id(req.cookie, req.client_ip, req.user_agent) } else { (String::new(), true) };
+    let device = if varies { ua::device_tags(req.user_agent) } else { ua::device_tags(None) };
+    let client = ClientFacts { country, accept_language: req.accept_language, device, client_id: &cid };
     let choice = choose(&found.record, &route_id, &client);
     let mut location = match &found.source {
         Source::Rule { captures, .. } => substitute(choice.to, captures).map_err(|e| match e {
@@ -236,7 +236,7 @@ pub async fn handle<S: RouteStore>(
         let Some(store) = store else {
             return failed(missing_store(), click, head);
         };
-        let decision = decide(url, &click.host, &click.path, req, req.country, store, rules).await;
+        let decision = decide(url, &click.host, &click.path, req, req.country, store, rules, false).await;
         match decision.result {
             Ok(redirect) => {
                 click.route_id = redirect.route_id.clone();

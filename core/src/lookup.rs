@@ -6,6 +6,7 @@
 //! rule to the next rule). A record that breaks the contract stops the lookup: it is
 //! a fault, never a redirect. Every step taken is recorded for `explain`.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -54,43 +55,57 @@ pub struct Step {
     pub result: String,
 }
 
-/// KV keys for the four steps, in lookup order.
-pub fn keys(host: &str, path: &str) -> [(&'static str, String); 4] {
-    [
-        ("exact host", format!("{host}{path}")),
-        ("exact any host", format!("*{path}")),
-        ("rules host", format!("rules:{host}")),
-        ("rules any host", "rules:*".to_string()),
-    ]
+/// Names of the four steps, in lookup order.
+pub const STEPS: [&str; 4] = ["exact host", "exact any host", "rules host", "rules any host"];
+
+/// The KV key of step `i` (0-3) for a canonical host and path.
+pub fn step_key(i: usize, host: &str, path: &str) -> String {
+    match i {
+        0 => [host, path].concat(),
+        1 => ["*", path].concat(),
+        2 => ["rules:", host].concat(),
+        _ => "rules:*".to_string(),
+    }
 }
 
-/// Run the lookup steps against `store` (rule arrays through `rules`) at `now_ms`.
+/// Run the lookup steps against `store` (through the isolate `cache`) at `now_ms`.
+/// With `trace`, every step taken is recorded for explain (ordinary requests pass
+/// `None` and pay nothing for it).
 pub async fn lookup<S: RouteStore>(
     store: &S,
     cache: &RefCell<IsolateCache>,
     host: &str,
     path: &str,
     now_ms: i64,
-    steps: &mut Vec<Step>,
+    mut trace: Option<&mut Vec<Step>>,
 ) -> Result<Option<Found>, Error> {
-    for (i, (step, key)) in keys(host, path).into_iter().enumerate() {
-        let mut note = |result: String| steps.push(Step { step, key: key.clone(), result });
+    let tracing = trace.is_some();
+    for (i, step) in STEPS.into_iter().enumerate() {
+        let key = step_key(i, host, path);
+        let mut note = |key: &str, result: String| {
+            if let Some(steps) = trace.as_deref_mut() {
+                steps.push(Step { step, key: key.to_string(), result });
+            }
+        };
         if key.len() > MAX_KEY_BYTES {
-            note("skipped: longer than KV's 512-byte key limit".into());
+            note(&key, "skipped: longer than KV's 512-byte key limit".into());
             continue;
         }
-        let found = if i < 2 { exact(store, cache, &key, now_ms).await } else { rule(store, cache, &key, path, now_ms).await };
+        let found = if i < 2 { exact(store, cache, key, now_ms).await } else { rule(store, cache, key, path, now_ms).await };
         match found {
             Ok(Outcome::Found(found)) => {
-                note(match &found.source {
-                    Source::Exact => "matched".into(),
-                    Source::Rule { index, from, .. } => format!("matched rule [{index}] {from}"),
-                });
+                if tracing {
+                    let result = match &found.source {
+                        Source::Exact => "matched".into(),
+                        Source::Rule { index, from, .. } => format!("matched rule [{index}] {from}"),
+                    };
+                    note(&found.key, result);
+                }
                 return Ok(Some(found));
             }
-            Ok(Outcome::Absent(why)) => note(why),
+            Ok(Outcome::Absent(key, why)) => note(&key, why.into_owned()),
             Err(e) => {
-                note(format!("error: {e}"));
+                note(&step_key(i, host, path), format!("error: {e}"));
                 return Err(e);
             }
         }
@@ -102,47 +117,53 @@ pub async fn lookup<S: RouteStore>(
 #[allow(clippy::large_enum_variant)]
 enum Outcome {
     Found(Found),
-    Absent(String),
+    /// The key, and why it did not answer.
+    Absent(String, Cow<'static, str>),
 }
 
 async fn exact<S: RouteStore>(
     store: &S,
     cache: &RefCell<IsolateCache>,
-    key: &str,
+    key: String,
     now_ms: i64,
 ) -> Result<Outcome, Error> {
     // Never hold the RefCell across an await: an isolate serves requests concurrently.
-    let cached = cache.borrow().links.get(key, now_ms);
+    let cached = cache.borrow().links.get(&key, now_ms);
     let link = match cached {
         Some(Some(link)) => Some(link),
         // A cached miss may have been created since in this location: ask the pin.
-        Some(None) => match store.pinned(key).await {
-            Some(value) => remember(cache, key, value, now_ms),
+        Some(None) => match store.pinned(&key).await {
+            Some(value) => remember(cache, &key, value, now_ms),
             None => None,
         },
         None => {
-            let raw = store.get(key).await.map_err(Error::StoreUnavailable)?;
-            remember(cache, key, raw, now_ms)
+            let raw = store.get(&key).await.map_err(Error::StoreUnavailable)?;
+            remember(cache, &key, raw, now_ms)
         }
     };
     let Some(link) = link else {
-        return Ok(Outcome::Absent("absent".into()));
+        return Ok(Outcome::Absent(key, "absent".into()));
     };
-    let invalid = |error| Error::InvalidRecord { key: key.to_string(), error };
-    let mut record = link.record.clone().map_err(invalid)?;
+    let mut record = match &link.record {
+        Ok(record) => Rc::clone(record),
+        Err(error) => return Err(Error::InvalidRecord { key, error: error.clone() }),
+    };
     if record.strong {
         // The Durable Object's answer wins over KV's: it may hold a newer record (a
         // kill switch) and it counts clicks against max_clicks exactly.
-        match store.strong_click(key, &link.raw).await {
-            Ok(StrongAnswer::Serve(authoritative)) => record = Rc::new(parse_link_record(&authoritative).map_err(invalid)?),
-            Ok(StrongAnswer::Absent(why)) => return Ok(Outcome::Absent(format!("strong: {why}"))),
-            Err(_) => return Err(Error::StrongUnavailable { key: key.to_string() }),
+        match store.strong_click(&key, &link.raw).await {
+            Ok(StrongAnswer::Serve(authoritative)) => match parse_link_record(&authoritative) {
+                Ok(r) => record = Rc::new(r),
+                Err(error) => return Err(Error::InvalidRecord { key, error }),
+            },
+            Ok(StrongAnswer::Absent(why)) => return Ok(Outcome::Absent(key, format!("strong: {why}").into())),
+            Err(_) => return Err(Error::StrongUnavailable { key }),
         }
     }
     if !record.is_live(now_ms) {
-        return Ok(Outcome::Absent(not_live(&record, now_ms).into()));
+        return Ok(Outcome::Absent(key, not_live(&record, now_ms).into()));
     }
-    Ok(Outcome::Found(Found { key: key.to_string(), source: Source::Exact, record }))
+    Ok(Outcome::Found(Found { key, source: Source::Exact, record }))
 }
 
 fn remember(cache: &RefCell<IsolateCache>, key: &str, raw: Option<String>, now_ms: i64) -> Option<Rc<CachedLink>> {
@@ -164,34 +185,40 @@ fn not_live(record: &LinkRecord, now_ms: i64) -> &'static str {
 async fn rule<S: RouteStore>(
     store: &S,
     cache: &RefCell<IsolateCache>,
-    key: &str,
+    key: String,
     path: &str,
     now_ms: i64,
 ) -> Result<Outcome, Error> {
     // Never hold the RefCell across the await: an isolate serves requests concurrently.
-    let cached = cache.borrow().rules.get(key, now_ms);
+    let cached = cache.borrow().rules.get(&key, now_ms);
     let rules = match cached {
         Some(rules) => rules,
         None => {
-            let raw = store.get(key).await.map_err(Error::StoreUnavailable)?;
+            let raw = store.get(&key).await.map_err(Error::StoreUnavailable)?;
             let parsed = raw.map(|r| Rc::new(parse_rules(&r)));
-            cache.borrow_mut().rules.insert(key, parsed.clone(), now_ms);
+            cache.borrow_mut().rules.insert(&key, parsed.clone(), now_ms);
             parsed
         }
     };
-    let Some(rules) = rules else { return Ok(Outcome::Absent("absent".into())) };
+    let Some(rules) = rules else { return Ok(Outcome::Absent(key, "absent".into())) };
     let set = match rules.as_ref() {
         Ok(set) => set,
-        Err(error) => return Err(Error::InvalidRecord { key: key.to_string(), error: error.clone() }),
+        Err(error) => return Err(Error::InvalidRecord { key, error: error.clone() }),
     };
     match set.first_match(path, now_ms) {
         RuleMatch::Hit { index, from, record, captures } => Ok(Outcome::Found(Found {
-            key: key.to_string(),
+            key,
             source: Source::Rule { index, from: from.to_string(), captures },
             record: Rc::clone(record),
         })),
-        RuleMatch::Invalid { error, .. } => Err(Error::InvalidRecord { key: key.to_string(), error: error.clone() }),
-        RuleMatch::Miss { skipped } if skipped.is_empty() => Ok(Outcome::Absent(format!("{} rules, none matched", set.rules.len()))),
-        RuleMatch::Miss { skipped } => Ok(Outcome::Absent(format!("{} rules; matched but not live: {skipped:?}", set.rules.len()))),
+        RuleMatch::Invalid { error, .. } => Err(Error::InvalidRecord { key, error: error.clone() }),
+        RuleMatch::Miss { skipped } if skipped.is_empty() => {
+            let why = format!("{} rules, none matched", set.rules.len());
+            Ok(Outcome::Absent(key, why.into()))
+        }
+        RuleMatch::Miss { skipped } => {
+            let why = format!("{} rules; matched but not live: {skipped:?}", set.rules.len());
+            Ok(Outcome::Absent(key, why.into()))
+        }
     }
 }

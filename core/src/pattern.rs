@@ -82,6 +82,14 @@ impl Pattern {
         Ok(Pattern { segments, splat })
     }
 
+    /// The first segment, if it is a literal (used to index rule arrays).
+    pub fn first_literal(&self) -> Option<&str> {
+        match self.segments.first() {
+            Some(Seg::Literal(lit)) => Some(lit),
+            _ => None,
+        }
+    }
+
     /// Whether `:name` is a placeholder of this pattern (`splat` when it ends in `*`).
     pub fn has_name(&self, name: &str) -> bool {
         (self.splat && name == "splat") || self.segments.iter().any(|s| matches!(s, Seg::Param(p) if p == name))

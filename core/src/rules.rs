@@ -16,6 +16,7 @@
 //! ([`crate::cache`], 30 s); a change in KV reaches a location after KV's own edge
 //! propagation (up to about 60 s) plus at most that lifetime.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -45,10 +46,15 @@ impl Rule {
     }
 }
 
-/// A parsed rule array.
+/// A parsed rule array, indexed by first path segment so a request only tries the
+/// rules that can match it (array order is kept).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// Rules whose pattern starts with a literal segment, by that segment.
+    by_first: HashMap<String, Vec<usize>>,
+    /// Rules whose pattern starts with a placeholder or `*` (or is `/`).
+    any_first: Vec<usize>,
 }
 
 /// What matching a path against a rule array found.
@@ -63,10 +69,36 @@ pub enum RuleMatch<'a> {
 }
 
 impl RuleSet {
+    pub fn new(rules: Vec<Rule>) -> Self {
+        let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut any_first = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            match rule.pattern().first_literal() {
+                Some(first) => by_first.entry(first.to_string()).or_default().push(i),
+                None => any_first.push(i),
+            }
+        }
+        Self { rules, by_first, any_first }
+    }
+
+    /// Indexes of the rules that could match `path`, in array order.
+    fn candidates(&self, path: &str) -> impl Iterator<Item = usize> + '_ {
+        let first = path.split('/').find(|s| !s.is_empty());
+        let literal: &[usize] = first.and_then(|f| self.by_first.get(f)).map_or(&[], Vec::as_slice);
+        let (mut a, mut b) = (literal.iter().peekable(), self.any_first.iter().peekable());
+        std::iter::from_fn(move || match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x < y => a.next().copied(),
+            (Some(_), Some(_)) | (None, Some(_)) => b.next().copied(),
+            (Some(_), None) => a.next().copied(),
+            (None, None) => None,
+        })
+    }
+
     /// First rule that matches `path` and is live at `now_ms`.
     pub fn first_match(&self, path: &str, now_ms: i64) -> RuleMatch<'_> {
         let mut skipped = Vec::new();
-        for (index, rule) in self.rules.iter().enumerate() {
+        for index in self.candidates(path) {
+            let rule = &self.rules[index];
             let Some(captures) = rule.pattern().matches(path) else { continue };
             match rule {
                 Rule::Invalid { error, .. } => return RuleMatch::Invalid { index, error },
@@ -112,7 +144,7 @@ pub fn parse_rules(raw: &str) -> Result<RuleSet, RecordError> {
             },
         });
     }
-    Ok(RuleSet { rules })
+    Ok(RuleSet::new(rules))
 }
 
 #[cfg(test)]
@@ -141,6 +173,32 @@ mod tests {
         if let RuleMatch::Invalid { error, .. } = set.first_match("/bad/1", 0) {
             assert_eq!(error.field, "[3].to");
         }
+    }
+
+    #[test]
+    fn index_keeps_array_order_across_literal_and_generic_rules() {
+        let set = parse_rules(
+            r#"[
+              {"from":"/a/x","to":"https://n.example.com/0"},
+              {"from":"/:any/x","to":"https://n.example.com/1"},
+              {"from":"/a/*","to":"https://n.example.com/2"},
+              {"from":"/*","to":"https://n.example.com/3"},
+              {"from":"/b","to":"https://n.example.com/4"}
+            ]"#,
+        )
+        .unwrap();
+        let hit = |p: &str| match set.first_match(p, 0) {
+            RuleMatch::Hit { index, .. } => Some(index),
+            _ => None,
+        };
+        assert_eq!(set.candidates("/a/x").collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert_eq!(set.candidates("/b").collect::<Vec<_>>(), [1, 3, 4]);
+        assert_eq!(set.candidates("/").collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(hit("/a/x"), Some(0));
+        assert_eq!(hit("/c/x"), Some(1));
+        assert_eq!(hit("/a/y"), Some(2));
+        assert_eq!(hit("/b"), Some(3), "'/*' comes before '/b' in the array");
+        assert_eq!(hit("/"), Some(3));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! well-formed, stable (canonicalising it again changes nothing), and never panics.
 
 use proptest::prelude::*;
-use redirector_core::canon::{canonical_host, canonical_path};
+use redirector_core::canon::{canonical_host, canonical_path, parse_host, rewrite_path};
 
 /// Paths built from the pieces that make canonicalisation interesting.
 fn path_strategy() -> impl Strategy<Value = String> {
@@ -93,6 +93,15 @@ proptest! {
             prop_assert!(once.is_ascii() && !once.ends_with('.') && !once.contains(':'));
             prop_assert_eq!(once.to_ascii_lowercase(), once.clone());
         }
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_full_rewrite(
+        path in "(/[a-zA-Z0-9._~-]{0,6}){1,6}",
+        host in "[a-z0-9-]{1,10}(\\.[a-z0-9-]{1,10}){0,3}",
+    ) {
+        prop_assert_eq!(canonical_path(&path).unwrap(), rewrite_path(&path));
+        prop_assert_eq!(canonical_host(&host), parse_host(&host));
     }
 
     #[test]
