@@ -54,7 +54,8 @@ pub async fn explain<S: RouteStore>(url: &Url, req: &RequestFacts<'_>, store: &S
             }));
         }
     };
-    let decision = decide(&target, &host, &path, req, country, store, rules, true).await;
+    let simulated = RequestFacts { country, ..req.clone() };
+    let decision = decide(&target, &host, &path, &simulated, store, rules, true).await;
     let mut body = json!({
         "url": target.as_str(),
         "host": host,

@@ -119,27 +119,26 @@ pub async fn decide<S: RouteStore>(
     host: &str,
     path: &str,
     req: &RequestFacts<'_>,
-    country: Option<&str>,
     store: &S,
     rules: &RefCell<IsolateCache>,
     trace: bool,
 ) -> Decision {
     let mut steps = Vec::new();
     let result = match lookup(store, rules, host, path, req.now_ms, trace.then_some(&mut steps)).await {
-        Ok(Some(found)) => redirect(found, url, req, country),
+        Ok(Some(found)) => redirect(found, url, req),
         Ok(None) => Err(Error::NotFound),
         Err(e) => Err(e),
     };
     Decision { steps, result }
 }
 
-fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>, country: Option<&str>) -> Result<Redirect, Error> {
+fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>) -> Result<Redirect, Error> {
     let route_id = found.route_id();
     // Only conditions and canaries look at the client; plain records skip the work.
     let varies = !found.record.when.is_empty() || found.record.canary.is_some();
     let (cid, from_cookie) = if varies { client_id(req.cookie, req.client_ip, req.user_agent) } else { (String::new(), true) };
     let device = if varies { ua::device_tags(req.user_agent) } else { ua::device_tags(None) };
-    let client = ClientFacts { country, accept_language: req.accept_language, device, client_id: &cid };
+    let client = ClientFacts { country: req.country, accept_language: req.accept_language, device, client_id: &cid };
     let choice = choose(&found.record, &route_id, &client);
     let mut location = match &found.source {
         Source::Rule { captures, .. } => substitute(choice.to, captures).map_err(|e| match e {
@@ -236,7 +235,7 @@ pub async fn handle<S: RouteStore>(
         let Some(store) = store else {
             return failed(missing_store(), click, head);
         };
-        let decision = decide(url, &click.host, &click.path, req, req.country, store, rules, false).await;
+        let decision = decide(url, &click.host, &click.path, req, store, rules, false).await;
         match decision.result {
             Ok(redirect) => {
                 click.route_id = redirect.route_id.clone();

@@ -35,6 +35,8 @@ pub struct LinkRecord {
     pub starts_ms: Option<i64>,
     /// Unix milliseconds, exclusive.
     pub expires_ms: Option<i64>,
+    /// `starts` and `expires` as written (for explain; avoids a date formatter).
+    pub window_text: (Option<String>, Option<String>),
     pub when: Vec<Condition>,
     pub canary: Option<Canary>,
     pub strong: bool,
@@ -75,9 +77,6 @@ impl LinkRecord {
 impl LinkRecord {
     /// The record as JSON, every field spelled out with its effective value (explain).
     pub fn to_json(&self) -> Value {
-        let time = |ms: Option<i64>| {
-            ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| Value::String(t.to_rfc3339()))
-        };
         let conditions: Vec<Value> = self
             .when
             .iter()
@@ -93,8 +92,8 @@ impl LinkRecord {
             "status": self.status,
             "forward_query": self.forward_query,
             "enabled": self.enabled,
-            "starts": time(self.starts_ms),
-            "expires": time(self.expires_ms),
+            "starts": self.window_text.0,
+            "expires": self.window_text.1,
             "when": conditions,
             "canary": self.canary.as_ref().map(|c| serde_json::json!({"to": c.to.as_str(), "percent": c.percent})),
             "strong": self.strong,
@@ -159,6 +158,7 @@ pub fn link_from_value(value: Value) -> Result<LinkRecord, RecordError> {
                 enabled: true,
                 starts_ms: None,
                 expires_ms: None,
+                window_text: (None, None),
                 when: Vec::new(),
                 canary: None,
                 strong: false,
@@ -184,6 +184,10 @@ pub fn link_from_value(value: Value) -> Result<LinkRecord, RecordError> {
     let status = opt_status("status", raw.status)?.unwrap_or(302);
     let forward_query = opt_bool("forward_query", raw.forward_query)?.unwrap_or(true);
     let enabled = opt_bool("enabled", raw.enabled)?.unwrap_or(true);
+    let window_text = (
+        raw.starts.as_ref().and_then(Value::as_str).map(str::to_string),
+        raw.expires.as_ref().and_then(Value::as_str).map(str::to_string),
+    );
     let starts_ms = opt_time("starts", raw.starts)?;
     let expires_ms = opt_time("expires", raw.expires)?;
     if let (Some(s), Some(e)) = (starts_ms, expires_ms) {
@@ -238,7 +242,20 @@ pub fn link_from_value(value: Value) -> Result<LinkRecord, RecordError> {
         }
         Some(other) => return Err(type_error("id", "a string", &other)),
     };
-    Ok(LinkRecord { to, status, forward_query, enabled, starts_ms, expires_ms, when, canary, strong, max_clicks, id })
+    Ok(LinkRecord {
+        to,
+        status,
+        forward_query,
+        enabled,
+        starts_ms,
+        expires_ms,
+        window_text,
+        when,
+        canary,
+        strong,
+        max_clicks,
+        id,
+    })
 }
 
 /// Validate a redirect target: absolute http(s), no user-info, no control characters,

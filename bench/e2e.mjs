@@ -1,0 +1,111 @@
+// End-to-end benchmark in workerd, Miniflare driven directly (no wrangler proxy).
+// Workers: (a) the built Rust worker, (b) bench/kv-redirect.js, (c) bench/static-302.js.
+// Local KV (persisted under target/bench) is seeded once with BENCH_LINKS links; wrk
+// drives each worker on loopback in turn, for each workload. Prints JSON.
+import { Miniflare } from "miniflare";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const STATE = path.join(ROOT, "target/bench/kv");
+const LINKS = Number(process.env.BENCH_LINKS ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const KV_ID = `bench-routes-${LINKS}`;
+const moduleRules = [
+  { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+  { type: "CompiledWasm", include: ["**/*.wasm"] },
+];
+const discardClicks = `export default function () { return { writeDataPoint() {} }; }`;
+
+function worker(kind) {
+  const common = { compatibilityDate: "2026-04-20", modules: true, modulesRules: moduleRules, rootPath: ROOT };
+  if (kind === "rust") {
+    return [
+      {
+        ...common,
+        name: "a",
+        scriptPath: "build/index.js",
+        bindings: { ENVIRONMENT: "bench" },
+        kvNamespaces: { ROUTES_KV_BENCH: KV_ID },
+        durableObjects: { ROUTE_DO_BENCH: { className: "RouteDo", useSQLite: true } },
+        wrappedBindings: { CLICKS_BENCH: "discard-clicks" },
+      },
+      { name: "discard-clicks", modules: true, script: discardClicks },
+    ];
+  }
+  const script = kind === "js-kv" ? "bench/kv-redirect.js" : "bench/static-302.js";
+  return [{ ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } }];
+}
+
+async function startWorker(kind) {
+  const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, workers: worker(kind) });
+  const url = await mf.ready;
+  return { mf, url };
+}
+
+async function seed() {
+  const marker = path.join(STATE, `.seeded-${LINKS}`);
+  if (existsSync(marker)) return;
+  mkdirSync(STATE, { recursive: true });
+  const seeder = `export default { async fetch(req, env) {
+    const { from, to } = await req.json();
+    const puts = [];
+    for (let i = from; i < to; i++) puts.push(env.KV.put("127.0.0.1/l/" + i, JSON.stringify({ to: "https://example.com/target/" + i, status: 302 })));
+    await Promise.all(puts);
+    return new Response("ok");
+  } }`;
+  const mf = new Miniflare({ kvPersist: STATE, modules: true, script: seeder, kvNamespaces: { KV: KV_ID } });
+  const started = Date.now();
+  for (let from = 0; from < LINKS; from += 2000) {
+    const res = await mf.dispatchFetch("http://seed/", { method: "POST", body: JSON.stringify({ from, to: Math.min(LINKS, from + 2000) }) });
+    if (res.status !== 200) throw new Error(`seeding failed: ${res.status}`);
+  }
+  await mf.dispose();
+  writeFileSync(marker, String(Date.now() - started));
+}
+
+function wrk(url, hot) {
+  const out = execFileSync(
+    "wrk",
+    ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency", "-s", path.join(ROOT, "bench/paths.lua"), url],
+    { env: { ...process.env, BENCH_LINKS: String(LINKS), BENCH_HOT: String(hot) }, encoding: "utf8" },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+  const ms = (label) => {
+    const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
+  };
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  return { rps, p50_ms: ms(50), p99_ms: ms(99), errors: non2xx };
+}
+
+async function startupMs(kind) {
+  const samples = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const { mf, url } = await startWorker(kind);
+    await (await fetch(new URL("/l/1", url), { redirect: "manual" })).arrayBuffer();
+    samples.push(performance.now() - t0);
+    await mf.dispose();
+  }
+  return samples.sort((x, y) => x - y)[1];
+}
+
+await seed();
+const workloads = { skewed: 1000, uniform: 0 };
+const results = {};
+for (const kind of ["rust", "js-kv", "static"]) {
+  const { mf, url } = await startWorker(kind);
+  // check it answers, and warm up
+  const probe = await fetch(new URL("/l/42?x=1", url), { redirect: "manual" });
+  if (probe.status !== 302) throw new Error(`${kind}: probe answered ${probe.status}`);
+  wrk(url, 1000);
+  results[kind] = {};
+  for (const [name, hot] of Object.entries(workloads)) results[kind][name] = wrk(url, hot);
+  await mf.dispose();
+}
+const startup = { rust: await startupMs("rust"), static: await startupMs("static") };
+console.log(JSON.stringify({ links: LINKS, seconds: SECONDS, connections: CONNECTIONS, results, startup_ms: startup }, null, 2));

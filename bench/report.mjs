@@ -1,0 +1,56 @@
+// Prints the benchmark summary from target/bench/* and writes report.json.
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+
+const dir = "target/bench";
+const estimate = (id) => {
+  const file = `target/criterion/${id}/new/estimates.json`;
+  return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")).mean.point_estimate : NaN;
+};
+const native = {};
+for (const n of [1000, 100000, 1000000]) {
+  native[`lookup_cold_${n}`] = estimate(`lookup_cold/${n}`);
+  native[`lookup_warm_${n}`] = estimate(`lookup_warm/${n}`);
+}
+native.rules_1k = estimate("rules_1k");
+native.handle_warm = estimate("handle_warm");
+
+const dry = readFileSync(`${dir}/dry-run.log`, "utf8");
+const upload = /Total Upload:\s*([\d.]+) KiB \/ gzip:\s*([\d.]+) KiB/.exec(dry);
+const wasm = readFileSync("build/index_bg.wasm");
+const size = {
+  upload_kib: Number(upload?.[1]),
+  upload_gzip_kib: Number(upload?.[2]),
+  wasm_bytes: wasm.length,
+  wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
+};
+const kvReads = JSON.parse(readFileSync(`${dir}/kv-reads.json`, "utf8"));
+const e2e = JSON.parse(readFileSync(`${dir}/e2e.json`, "utf8"));
+const r = e2e.results;
+const ratios = {};
+for (const w of Object.keys(r.rust)) {
+  ratios[w] = {
+    a_over_b: r.rust[w].rps / r["js-kv"][w].rps,
+    a_over_c: r.rust[w].rps / r.static[w].rps,
+    p99_a_ms: r.rust[w].p99_ms,
+    p99_b_ms: r["js-kv"][w].p99_ms,
+  };
+}
+const report = { native_ns: native, size, kv_reads: kvReads, e2e, ratios };
+writeFileSync(`${dir}/report.json`, JSON.stringify(report, null, 2));
+
+const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+console.log("\n## Native core (criterion, ns per lookup)");
+for (const [k, v] of Object.entries(native)) console.log(`  ${k.padEnd(24)} ${f(v, 1)}`);
+console.log(`\n## End to end (workerd via Miniflare, ${e2e.links} links, wrk ${e2e.connections} connections, ${e2e.seconds} s)`);
+console.log("  workload  worker   req/s    p50 ms  p99 ms");
+for (const w of Object.keys(r.rust)) {
+  for (const k of ["rust", "js-kv", "static"]) {
+    const x = r[k][w];
+    console.log(`  ${w.padEnd(9)} ${k.padEnd(7)} ${f(x.rps).padStart(7)} ${f(x.p50_ms, 2).padStart(8)} ${f(x.p99_ms, 1).padStart(7)}`);
+  }
+  console.log(`  ${w.padEnd(9)} (a)/(b) = ${f(ratios[w].a_over_b, 2)}   (a)/(c) = ${f(ratios[w].a_over_c, 2)}`);
+}
+console.log(`\n## Fresh isolate: first response ${f(e2e.startup_ms.rust)} ms (this worker) vs ${f(e2e.startup_ms.static)} ms (static JS), Miniflare start included`);
+console.log(`## Size: upload ${size.upload_kib} KiB / gzip ${size.upload_gzip_kib} KiB; wasm ${size.wasm_bytes} B / gzip ${size.wasm_gzip_bytes} B`);
+console.log(`## KV reads per request: ${JSON.stringify(kvReads)}`);
