@@ -41,7 +41,7 @@ function worker(kind) {
 }
 
 async function startWorker(kind) {
-  const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, workers: worker(kind) });
+  const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, logRequests: false, workers: worker(kind) });
   const url = await mf.ready;
   return { mf, url };
 }
