@@ -7,11 +7,11 @@ use redirector_core::admin::ADMIN_PREFIX;
 use redirector_core::cache::{IsolateCache, LINK_CACHE_TTL_MS, RULE_CACHE_TTL_MS};
 use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
 use wasm_bindgen::JsValue;
-use worker::{console_error, Date, Env, Request, Response, Result};
+use worker::{console_error, Context, Date, Env, Request, Response, Result};
 
 use crate::bindings::Bindings;
 use crate::store::EdgeStore;
-use crate::{clicks, respond, RELEASE};
+use crate::{clicks, respond, sentry, RELEASE};
 
 thread_local! {
     /// Parsed records, misses and rule arrays, per isolate (redirector_core::cache).
@@ -35,7 +35,7 @@ fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string())
 }
 
-pub async fn serve(mut req: Request, env: Env) -> Result<Response> {
+pub async fn serve(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     let started = Date::now().as_millis();
     let bindings = Bindings::from_env(&env);
     // Bodies are read for the admin API only (bounded by its own size check).
@@ -86,6 +86,14 @@ pub async fn serve(mut req: Request, env: Env) -> Result<Response> {
 
     if let Some(fault) = &handled.fault {
         console_error!("[{}] {} {}: {fault}", bindings.env, method, url);
+        let fault = sentry::Fault {
+            error: fault,
+            outcome: handled.click.outcome.as_str(),
+            route: &handled.click.route_id,
+            url: url.as_str(),
+            method: &method,
+        };
+        sentry::report(&ctx, &env, &bindings.env, RELEASE, fault);
     }
     handled.click.latency_ms = Date::now().as_millis().saturating_sub(started) as f64;
     clicks::write(bindings.clicks.as_ref(), &handled.click);

@@ -14,6 +14,7 @@
 //! | [`bindings`] | `ENVIRONMENT` var | picks `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>`, `CLICKS_<ENV>` |
 //! | [`store`] | `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>` | [`redirector_core::store::RouteStore`]: KV reads, strong clicks and admin writes via the DO |
 //! | [`ryw`] | Cache API | read-your-writes pins in the location of an admin write |
+//! | [`sentry`] | `SENTRY_DSN` secret | fault events to Sentry, from `ctx.waitUntil` |
 //! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
 //! | [`respond`] | - | turns a core [`redirector_core::reply::Reply`] into a `Response` |
 //! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class: authoritative records, click caps, write-through |
@@ -26,6 +27,7 @@ pub mod clicks;
 pub mod respond;
 pub mod route_do;
 pub mod ryw;
+pub mod sentry;
 pub mod store;
 
 use worker::{event, Context, Env, Request, Response, Result};
@@ -39,6 +41,6 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    app::serve(req, env).await
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    app::serve(req, env, ctx).await
 }

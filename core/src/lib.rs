@@ -34,6 +34,7 @@
 //! | [`variant`] | `when` conditions, `Accept-Language`, canary buckets |
 //! | [`explain`] | the explain endpoint's JSON |
 //! | [`admin`] | admin API: auth, keys, validation, bulk parsing |
+//! | [`sentry`] | Sentry DSN parsing and envelope building |
 //! | [`store`] | the `RouteStore` trait the worker implements over KV |
 //! | [`query`] | `forward_query` merging |
 //! | [`reply`] | a plain HTTP response description and cache policy |
@@ -55,6 +56,7 @@ pub mod query;
 pub mod record;
 pub mod reply;
 pub mod rules;
+pub mod sentry;
 pub mod store;
 pub mod ua;
 pub mod variant;

@@ -17,7 +17,8 @@
 //   *.dofail.test    -> "dofail": real KV, but every Durable Object call fails
 //   *.count.test     -> "count":  prod cache lifetimes; its KV logs every read
 //
-// ADMIN_TOKEN is set (to ADMIN_TOKEN below) on local, ryw and dofail.
+// ADMIN_TOKEN is set (to ADMIN_TOKEN below) on local, ryw and dofail; with
+// start({ sentryDsn }), SENTRY_DSN is set on local and kvfail (not on the others).
 //
 // Analytics Engine: Miniflare's own binding discards data points, so every
 // CLICKS_<ENV> is a wrapped binding that logs each point as one JSON line; the
@@ -147,7 +148,8 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
 }
 
 /** Start Miniflare with the built worker. Call `close()` when done. */
-export async function start() {
+export async function start({ sentryDsn } = {}) {
+  const sentry = sentryDsn ? { SENTRY_DSN: sentryDsn, SENTRY_ENVIRONMENT: "local-test" } : {};
   const points = [];
   const kvReads = [];
   const waiters = [];
@@ -168,7 +170,7 @@ export async function start() {
     handleStructuredLogs: onLog,
     workers: [
       redirectorWorker("redirector-local", "local", {
-        vars: { EXPLAIN: "on", ROUTE_CACHE_TTL_MS: "0", RULES_CACHE_TTL_MS: "0", ADMIN_TOKEN },
+        vars: { EXPLAIN: "on", ROUTE_CACHE_TTL_MS: "0", RULES_CACHE_TTL_MS: "0", ADMIN_TOKEN, ...sentry },
       }),
       redirectorWorker("redirector-count", "count", { routes: ["*count.test/*"], counted: true }),
       { name: "counting-kv", modules: true, script: countingKv, kvNamespaces: ["COUNTED"] },
@@ -176,7 +178,7 @@ export async function start() {
       redirectorWorker("redirector-dofail", "dofail", { routes: ["*dofail.test/*"], failDo: true, vars: { ADMIN_TOKEN } }),
       { name: "laggy-kv", modules: true, script: laggyKv, kvNamespaces: ["INNER"] },
       { name: "failing-do", modules: true, script: failingDurableObjects },
-      redirectorWorker("redirector-kvfail", "kvfail", { routes: ["*kvfail.test/*"], failKv: true }),
+      redirectorWorker("redirector-kvfail", "kvfail", { routes: ["*kvfail.test/*"], failKv: true, vars: { ...sentry } }),
       redirectorWorker("redirector-bare", "bare", { routes: ["*bare.test/*"], kv: false, durable: false, vars: { EXPLAIN: "token" } }),
       redirectorWorker("redirector-edge", "edge", {
         routes: ["*edge.test/*"],

@@ -1,0 +1,90 @@
+// The environment matrix: renders wrangler.toml from config/environments.json and
+// checks that the committed wrangler.toml is exactly that rendering.
+//   node scripts/config.mjs render   # print wrangler.toml
+//   node scripts/config.mjs write    # rewrite wrangler.toml
+//   node scripts/config.mjs check    # exit 1 (with a diff) when they differ
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const config = JSON.parse(readFileSync(path.join(ROOT, "config/environments.json"), "utf8"));
+
+const q = (s) => JSON.stringify(String(s));
+const list = (xs) => `[${xs.map(q).join(", ")}]`;
+
+export function bindingNames(env) {
+  const E = env.toUpperCase();
+  return { kv: `ROUTES_KV_${E}`, durable: `ROUTE_DO_${E}`, clicks: `CLICKS_${E}` };
+}
+
+function section(env, spec, top) {
+  const p = top ? "" : `env.${env}.`;
+  const names = bindingNames(env);
+  const w = config.worker;
+  const out = [];
+  if (top) {
+    out.push(`name = ${q(spec.worker_name)}`, `main = ${q(w.main)}`, `compatibility_date = ${q(w.compatibility_date)}`);
+    out.push(`workers_dev = ${spec.workers_dev}`, "", "[build]", `command = ${q(w.build_command)}`, `watch_dir = ["src", "core/src"]`);
+  } else {
+    out.push(`[env.${env}]`, `name = ${q(spec.worker_name)}`, `workers_dev = ${spec.workers_dev}`);
+  }
+  if (spec.routes.length) {
+    out.push(`routes = [`);
+    for (const r of spec.routes) out.push(`  { pattern = ${q(r.pattern)}, zone_name = ${q(r.zone_name)} },`);
+    out.push(`]`);
+  }
+  out.push("", `[${p}vars]`, `ENVIRONMENT = ${q(env)}`, `SENTRY_ENVIRONMENT = ${q(spec.sentry_environment)}`);
+  for (const [k, v] of Object.entries(spec.vars)) out.push(`${k} = ${q(v)}`);
+  out.push("", `[[${p}kv_namespaces]]`, `binding = ${q(names.kv)}`, `id = ${q(spec.kv_namespace_id)}`);
+  out.push("", `[[${p}durable_objects.bindings]]`, `name = ${q(names.durable)}`, `class_name = ${q(w.durable_object_class)}`);
+  out.push("", `[[${p}analytics_engine_datasets]]`, `binding = ${q(names.clicks)}`, `dataset = ${q(spec.analytics_dataset)}`);
+  for (const m of w.migrations) out.push("", `[[${p}migrations]]`, `tag = ${q(m.tag)}`, `new_sqlite_classes = ${list(m.new_sqlite_classes)}`);
+  return out.join("\n");
+}
+
+export function render() {
+  const header = [
+    "# GENERATED from config/environments.json by `node scripts/config.mjs write`; edit that",
+    "# file, not this one (CI runs `scripts/config check`).",
+    "#",
+    "# The top level is the local configuration (`wrangler dev` with no flags). Each [env.X]",
+    "# restates every binding (wrangler does not inherit them) and names only its own",
+    "# resources: redirector-X, ROUTES_KV_X, ROUTE_DO_X, CLICKS_X -> clicks_X. The worker",
+    "# picks its bindings from ENVIRONMENT. Local has no `routes` (wrangler dev would",
+    "# rewrite every Host to the route's). Secrets are set with `wrangler secret put`.",
+    "",
+  ].join("\n");
+  const envs = Object.entries(config.envs);
+  const [localName, local] = envs.find(([n]) => n === "local");
+  const parts = [header + section(localName, local, true)];
+  for (const [env, spec] of envs.filter(([n]) => n !== "local")) {
+    parts.push(`# ${"-".repeat(64)} ${env}\n` + section(env, spec, false));
+  }
+  return parts.join("\n\n") + "\n";
+}
+
+export { config };
+
+const cmd = process.argv[2];
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const file = path.join(ROOT, "wrangler.toml");
+  if (cmd === "render") process.stdout.write(render());
+  else if (cmd === "write") writeFileSync(file, render());
+  else if (cmd === "check") {
+    const want = render();
+    const have = readFileSync(file, "utf8");
+    if (want !== have) {
+      const a = have.split("\n"), b = want.split("\n");
+      for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        if (a[i] !== b[i]) { console.error(`wrangler.toml:${i + 1}\n  have: ${a[i] ?? "<end>"}\n  want: ${b[i] ?? "<end>"}`); break; }
+      }
+      console.error("wrangler.toml differs from config/environments.json: run `node scripts/config.mjs write`");
+      process.exit(1);
+    }
+    console.log(`wrangler.toml matches config/environments.json (${Object.keys(config.envs).join(", ")})`);
+  } else {
+    console.error("usage: scripts/config render|write|check");
+    process.exit(2);
+  }
+}
