@@ -164,6 +164,8 @@ export async function start({ sentryDsn } = {}) {
     }
   };
   const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0, // any free port: never collide with a running scripts/dev
     kvPersist: false,
     durableObjectsPersist: false,
     structuredWorkerdLogs: true,
@@ -190,7 +192,7 @@ export async function start({ sentryDsn } = {}) {
       { name: "failing-kv", modules: true, script: failingKv },
     ],
   });
-  await mf.ready;
+  const url = await mf.ready;
   const kv = await mf.getKVNamespace("ROUTES_KV_LOCAL", "redirector-local");
   const aefailKv = await mf.getKVNamespace("ROUTES_KV_AEFAIL", "redirector-aefail");
   const edgeKv = await mf.getKVNamespace("ROUTES_KV_EDGE", "redirector-edge");
@@ -203,6 +205,8 @@ export async function start({ sentryDsn } = {}) {
 
   return {
     mf,
+    /** The HTTP address of the redirector workers (routed by Host, like dispatchFetch). */
+    url,
     kv,
     /** Put routes: { key: value } where value is an object/string (JSON-encoded) or raw text via {raw}. */
     async seed(routes, namespace = kv) {
