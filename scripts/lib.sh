@@ -21,6 +21,6 @@ use_toolchain() {
   export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
   export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
   export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
-  export PATH="$ROOT/node_modules/.bin:$PATH"
+  export PATH="$ROOT/node_modules/.bin:$ROOT/target/tools/venv/bin:$PATH"
   export WRANGLER_SEND_METRICS=false
 }
