@@ -86,7 +86,8 @@ pub fn parse_host(raw: &str) -> Result<String, CanonError> {
 
 /// Already canonical, and safe to take as it is: lower-case ASCII letters, digits, `-`
 /// and `.` in non-empty labels, no punycode label (which the slow path validates), and
-/// a last label that is not all digits (which could be a non-canonical IPv4 form).
+/// a last label that is not a number (`123`, `0x1f`, `0x`: the WHATWG parser would
+/// read the host as IPv4).
 /// This is the common case (hosts from a parsed request URL) and skips IDNA.
 fn is_plain_host(host: &str) -> bool {
     host.len() <= MAX_HOST_BYTES
@@ -95,7 +96,12 @@ fn is_plain_host(host: &str) -> bool {
                 && !label.starts_with("xn--")
                 && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         })
-        && host.rsplit('.').next().is_some_and(|last| !last.bytes().all(|b| b.is_ascii_digit()))
+        && host.rsplit('.').next().is_some_and(|last| !is_numeric_label(last))
+}
+
+fn is_numeric_label(label: &str) -> bool {
+    label.bytes().all(|b| b.is_ascii_digit())
+        || label.strip_prefix("0x").is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn strip_port(host: &str) -> &str {
@@ -277,6 +283,10 @@ mod tests {
             ("exa mple.com", Err(CanonError::InvalidHost)),
             ("a/b", Err(CanonError::InvalidHost)),
             ("a..", Err(CanonError::InvalidHost)),
+            // regression (found by the fast-path property test): "0x" ends in a number
+            ("a.0x", Err(CanonError::InvalidHost)),
+            ("a.0x1f", Err(CanonError::InvalidHost)),
+            ("a.0xg", Ok("a.0xg")),
         ];
         for (input, want) in cases {
             assert_eq!(canonical_host(input).as_deref().map_err(|e| *e), *want, "host {input:?}");
