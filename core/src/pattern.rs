@@ -90,11 +90,6 @@ impl Pattern {
         }
     }
 
-    /// Whether `:name` is a placeholder of this pattern (`splat` when it ends in `*`).
-    pub fn has_name(&self, name: &str) -> bool {
-        (self.splat && name == "splat") || self.segments.iter().any(|s| matches!(s, Seg::Param(p) if p == name))
-    }
-
     /// Match a canonical path; `None` when it does not match.
     pub fn matches(&self, path: &str) -> Option<Captures> {
         let mut parts = path.split('/').filter(|s| !s.is_empty());
