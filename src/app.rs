@@ -16,6 +16,29 @@ use crate::{clicks, respond, sentry, RELEASE};
 thread_local! {
     /// Parsed records, misses and rule arrays, per isolate (redirector_core::cache).
     static CACHE: OnceCell<Rc<RefCell<IsolateCache>>> = const { OnceCell::new() };
+    /// Vars and secrets, read once per isolate (a new version or secret means new isolates).
+    static SETTINGS: OnceCell<Rc<Settings>> = const { OnceCell::new() };
+}
+
+/// What the worker reads from vars and secrets.
+struct Settings {
+    explain: Option<String>,
+    explain_token: Option<String>,
+    admin_token: Option<String>,
+}
+
+fn settings(env: &Env) -> Rc<Settings> {
+    SETTINGS.with(|cell| {
+        cell.get_or_init(|| {
+            let secret = |name| env.secret(name).ok().map(|s| s.to_string());
+            Rc::new(Settings {
+                explain: var(env, "EXPLAIN"),
+                explain_token: secret("EXPLAIN_TOKEN"),
+                admin_token: secret("ADMIN_TOKEN"),
+            })
+        })
+        .clone()
+    })
 }
 
 /// The isolate's cache, made on the first request. Lifetimes come from the
@@ -66,19 +89,18 @@ pub async fn serve(mut req: Request, env: Env, ctx: Context) -> Result<Response>
         body: body.as_deref(),
         now_ms: started as i64,
     };
-    let token = env.secret("EXPLAIN_TOKEN").ok().map(|s| s.to_string());
-    let explain = match var(&env, "EXPLAIN").as_deref() {
+    let settings = settings(&env);
+    let explain = match settings.explain.as_deref() {
         Some("on") => ExplainAccess::On,
-        Some("token") => token.as_deref().map_or(ExplainAccess::Off, ExplainAccess::Token),
+        Some("token") => settings.explain_token.as_deref().map_or(ExplainAccess::Off, ExplainAccess::Token),
         _ => ExplainAccess::Off,
     };
-    let admin_token = env.secret("ADMIN_TOKEN").ok().map(|s| s.to_string());
     let deployment = Deployment {
         env: &bindings.env,
         release: RELEASE,
         bindings: &bindings.report,
         explain,
-        admin_token: admin_token.as_deref(),
+        admin_token: settings.admin_token.as_deref(),
     };
     let store = bindings.kv.clone().map(|kv| EdgeStore { env: bindings.env.clone(), kv, route_do: bindings.route_do.clone() });
 
