@@ -1,5 +1,6 @@
 // End-to-end benchmark in workerd, Miniflare driven directly (no wrangler proxy).
-// Workers: (a) the built Rust worker, (b) bench/kv-redirect.js, (c) bench/static-302.js.
+// Workers: (a) the built Rust worker, (b) bench/kv-redirect.js, (b') the same plus the
+// read-your-writes check (bench/kv-redirect-ryw.js), (c) bench/static-302.js.
 // Local KV (persisted under target/bench) is seeded once with BENCH_LINKS links; wrk
 // drives each worker on loopback in turn, for each workload. Prints JSON.
 import { Miniflare } from "miniflare";
@@ -36,7 +37,7 @@ function worker(kind) {
       { name: "discard-clicks", modules: true, script: discardClicks },
     ];
   }
-  const script = kind === "js-kv" ? "bench/kv-redirect.js" : "bench/static-302.js";
+  const script = { "js-kv": "bench/kv-redirect.js", "js-kv-ryw": "bench/kv-redirect-ryw.js", static: "bench/static-302.js" }[kind];
   return [{ ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } }];
 }
 
@@ -97,7 +98,7 @@ async function startupMs(kind) {
 await seed();
 const workloads = { skewed: 1000, uniform: 0 };
 const results = {};
-for (const kind of ["rust", "js-kv", "static"]) {
+for (const kind of ["rust", "js-kv", "js-kv-ryw", "static"]) {
   const { mf, url } = await startWorker(kind);
   // check it answers, and warm up
   const probe = await fetch(new URL("/l/42?x=1", url), { redirect: "manual" });
