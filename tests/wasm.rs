@@ -14,7 +14,7 @@ use worker::{AnalyticsEngineDataset, Method, Request};
 
 #[wasm_bindgen_test]
 async fn redirect_reply_becomes_an_empty_response_with_its_headers() {
-    let mut res = to_response(Reply::redirect(308, "https://example.com/a?b=1")).unwrap();
+    let mut res = to_response(Reply::redirect(308, "https://example.com/a?b=1", false)).unwrap();
     assert_eq!(res.status_code(), 308);
     assert_eq!(res.headers().get("location").unwrap().as_deref(), Some("https://example.com/a?b=1"));
     assert_eq!(res.headers().get("cache-control").unwrap().as_deref(), Some("public, max-age=3600"));

@@ -15,7 +15,7 @@ use crate::explain;
 use crate::lookup::{lookup, Found, Source, Step};
 use crate::pattern::{substitute, SubstituteError};
 use crate::query::merge_query;
-use crate::reply::{Reply, ALLOW, TEMPORARY_CACHE};
+use crate::reply::{Reply, ALLOW};
 use crate::cache::IsolateCache;
 use crate::store::{RouteStore, StoreError};
 use crate::ua;
@@ -95,9 +95,7 @@ pub struct Redirect {
 
 impl Redirect {
     pub fn reply(&self) -> Reply {
-        let reply = Reply::redirect(self.status, self.location.as_str());
-        // Conditional and canary answers differ per client: no cache may keep them.
-        let reply = if self.variant == Variant::Plain { reply } else { reply.with_header("cache-control", TEMPORARY_CACHE) };
+        let reply = Reply::redirect(self.status, self.location.as_str(), self.variant != Variant::Plain);
         match &self.set_cookie {
             Some(cookie) => reply.header("set-cookie", cookie.clone()),
             None => reply,

@@ -32,21 +32,17 @@ impl Reply {
         Self::empty(status).header("content-type", "application/json").with_body(body)
     }
 
-    /// A redirect: empty body, `Location`, and the cache policy of its status.
-    pub fn redirect(status: u16, location: &str) -> Self {
-        let cache = if matches!(status, 301 | 308) { PERMANENT_CACHE } else { TEMPORARY_CACHE };
+    /// A redirect: empty body, `Location`, and its cache policy: 301/308 are public for
+    /// a bounded time unless the answer `varies` per client (conditions, canaries),
+    /// which no cache may keep; everything else is `private, no-store`.
+    pub fn redirect(status: u16, location: &str, varies: bool) -> Self {
+        let cache = if matches!(status, 301 | 308) && !varies { PERMANENT_CACHE } else { TEMPORARY_CACHE };
         Self::empty(status).header("location", location).header("cache-control", cache)
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
-    }
-
-    /// Replace (or add) a header.
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.retain(|(n, _)| *n != name);
-        self.header(name, value)
     }
 
     fn with_body(mut self, body: String) -> Self {

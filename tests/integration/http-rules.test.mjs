@@ -14,11 +14,6 @@ before(async () => {
     "go.example.com/t307": { to: "https://example.com/t", status: 307 },
     "go.example.com/__redirector/health": "https://evil.example.com/",
     "go.example.com/__redirector/other": "https://evil.example.com/",
-    "go.example.com/when": {
-      to: "https://example.com/default",
-      when: [{ country: ["DE"], to: "https://example.com/de" }],
-      canary: { to: "https://example.com/canary", percent: 0 },
-    },
   });
   await h.seed({ "x.aefail.test/t": "https://example.com/aefail" }, h.aefailKv);
 });
@@ -165,11 +160,4 @@ test("hostile URLs never produce a foreign Location", async () => {
     assert.ok(res.status < 500, `${url}: ${res.status}`);
     if (loc) assert.equal(new URL(loc).host, "example.com", `${url} -> ${loc}`);
   }
-});
-
-
-test("records with when/canary are validated and, until those features land, serve `to`", async () => {
-  const { res } = await h.request("https://go.example.com/when", { cf: { country: "FR" } });
-  assert.equal(res.status, 302);
-  assert.equal(res.headers.get("location"), "https://example.com/default");
 });
