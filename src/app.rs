@@ -25,9 +25,20 @@ struct Settings {
     explain: Option<String>,
     explain_token: Option<String>,
     admin_token: Option<String>,
+    sentry: Option<sentry::Reporter>,
 }
 
-fn settings(env: &Env) -> Rc<Settings> {
+impl Settings {
+    fn explain_access(&self) -> ExplainAccess<'_> {
+        match self.explain.as_deref() {
+            Some("on") => ExplainAccess::On,
+            Some("token") => self.explain_token.as_deref().map_or(ExplainAccess::Off, ExplainAccess::Token),
+            _ => ExplainAccess::Off,
+        }
+    }
+}
+
+fn settings(env: &Env, env_name: &str) -> Rc<Settings> {
     SETTINGS.with(|cell| {
         cell.get_or_init(|| {
             let secret = |name| env.secret(name).ok().map(|s| s.to_string());
@@ -35,6 +46,7 @@ fn settings(env: &Env) -> Rc<Settings> {
                 explain: var(env, "EXPLAIN"),
                 explain_token: secret("EXPLAIN_TOKEN"),
                 admin_token: secret("ADMIN_TOKEN"),
+                sentry: sentry::Reporter::from_env(env, env_name),
             })
         })
         .clone()
@@ -89,17 +101,12 @@ pub async fn serve(mut req: Request, env: Env, ctx: Context) -> Result<Response>
         body: body.as_deref(),
         now_ms: started as i64,
     };
-    let settings = settings(&env);
-    let explain = match settings.explain.as_deref() {
-        Some("on") => ExplainAccess::On,
-        Some("token") => settings.explain_token.as_deref().map_or(ExplainAccess::Off, ExplainAccess::Token),
-        _ => ExplainAccess::Off,
-    };
+    let settings = settings(&env, &bindings.env);
     let deployment = Deployment {
         env: &bindings.env,
         release: RELEASE,
         bindings: &bindings.report,
-        explain,
+        explain: settings.explain_access(),
         admin_token: settings.admin_token.as_deref(),
     };
     let store = bindings.kv.clone().map(|kv| EdgeStore { env: bindings.env.clone(), kv, route_do: bindings.route_do.clone() });
@@ -108,14 +115,16 @@ pub async fn serve(mut req: Request, env: Env, ctx: Context) -> Result<Response>
 
     if let Some(fault) = &handled.fault {
         console_error!("[{}] {} {}: {fault}", bindings.env, method, url);
-        let fault = sentry::Fault {
-            error: fault,
-            outcome: handled.click.outcome.as_str(),
-            route: &handled.click.route_id,
-            url: url.as_str(),
-            method: &method,
-        };
-        sentry::report(&ctx, &env, &bindings.env, RELEASE, fault);
+        if let Some(reporter) = &settings.sentry {
+            let fault = sentry::Fault {
+                error: fault,
+                outcome: handled.click.outcome.as_str(),
+                route: &handled.click.route_id,
+                url: url.as_str(),
+                method: &method,
+            };
+            reporter.report(&ctx, RELEASE, fault);
+        }
     }
     handled.click.latency_ms = Date::now().as_millis().saturating_sub(started) as f64;
     clicks::write(bindings.clicks.as_ref(), &handled.click);

@@ -4,7 +4,7 @@
 //! = git sha, posted from `ctx.waitUntil` so the response never waits for it. A failed
 //! post is logged, never retried.
 
-use redirector_core::sentry::{auth_header, envelope, parse_dsn, Event};
+use redirector_core::sentry::{auth_header, envelope, parse_dsn, Dsn, Event};
 use redirector_core::Error;
 use wasm_bindgen::JsValue;
 use worker::{console_error, Context, Env, Fetch, Headers, Method, Request, RequestInit};
@@ -22,19 +22,34 @@ pub struct Fault<'a> {
     pub method: &'a str,
 }
 
-pub fn report(ctx: &Context, env: &Env, env_name: &str, release: &str, fault: Fault<'_>) {
-    let Some(dsn) = env.secret("SENTRY_DSN").ok().and_then(|s| parse_dsn(&s.to_string())) else {
-        return;
-    };
-    let environment = env.var("SENTRY_ENVIRONMENT").map(|v| v.to_string()).unwrap_or_else(|_| env_name.to_string());
+/// A parsed DSN and the environment to tag events with, made once per isolate.
+pub struct Reporter {
+    dsn: Dsn,
+    environment: String,
+}
+
+impl Reporter {
+    /// `None` when `SENTRY_DSN` is unset or not a DSN: then nothing is ever sent.
+    pub fn from_env(env: &Env, env_name: &str) -> Option<Self> {
+        let dsn = env.secret("SENTRY_DSN").ok().and_then(|s| parse_dsn(&s.to_string()))?;
+        let environment = env.var("SENTRY_ENVIRONMENT").map(|v| v.to_string()).unwrap_or_else(|_| env_name.to_string());
+        Some(Self { dsn, environment })
+    }
+
+    pub fn report(&self, ctx: &Context, release: &str, fault: Fault<'_>) {
+        report(ctx, &self.dsn, &self.environment, release, fault);
+    }
+}
+
+fn report(ctx: &Context, dsn: &Dsn, environment: &str, release: &str, fault: Fault<'_>) {
     let id = event_id();
     let message = fault.error.to_string();
     let body = envelope(
-        &dsn,
+        dsn,
         &Event {
             event_id: &id,
             timestamp: js_sys::Date::now() / 1000.0,
-            environment: &environment,
+            environment,
             release,
             message: &message,
             fault: fault.outcome,
@@ -46,7 +61,7 @@ pub fn report(ctx: &Context, env: &Env, env_name: &str, release: &str, fault: Fa
     let request = (|| {
         let headers = Headers::new();
         headers.set("content-type", "application/x-sentry-envelope")?;
-        headers.set("x-sentry-auth", &auth_header(&dsn))?;
+        headers.set("x-sentry-auth", &auth_header(dsn))?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&body)));
         Request::new_with_init(&dsn.envelope_url, &init)
