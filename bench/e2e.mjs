@@ -96,9 +96,12 @@ async function startupMs(kind) {
 }
 
 await seed();
-const workloads = { skewed: 1000, uniform: 0 };
+const workloads = Object.fromEntries(
+  Object.entries({ skewed: 1000, uniform: 0 }).filter(([name]) => !process.env.BENCH_WORKLOADS || process.env.BENCH_WORKLOADS.split(",").includes(name)),
+);
+const kinds = (process.env.BENCH_KINDS ?? "rust,js-kv,js-kv-ryw,static").split(",");
 const results = {};
-for (const kind of ["rust", "js-kv", "js-kv-ryw", "static"]) {
+for (const kind of kinds) {
   const { mf, url } = await startWorker(kind);
   // check it answers, and warm up
   const probe = await fetch(new URL("/l/42?x=1", url), { redirect: "manual" });
@@ -108,5 +111,5 @@ for (const kind of ["rust", "js-kv", "js-kv-ryw", "static"]) {
   for (const [name, hot] of Object.entries(workloads)) results[kind][name] = wrk(url, hot);
   await mf.dispose();
 }
-const startup = { rust: await startupMs("rust"), static: await startupMs("static") };
+const startup = process.env.BENCH_KINDS ? {} : { rust: await startupMs("rust"), static: await startupMs("static") };
 console.log(JSON.stringify({ links: LINKS, seconds: SECONDS, connections: CONNECTIONS, results, startup_ms: startup }, null, 2));

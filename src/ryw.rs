@@ -5,19 +5,64 @@
 //! miss for up to the edge cache lifetime. So after the Durable Object has stored a
 //! write and written it through to KV, the worker that served the admin request puts
 //! the new value (or a tombstone) into this location's Cache API for [`TTL_SECS`],
-//! longer than KV needs to catch up. Every KV read made by [`crate::store`] checks
-//! that entry in parallel with KV and prefers it, so the next request here (in any
-//! isolate) sees the write; other locations see it when KV propagates.
+//! longer than KV needs to catch up, and stamps the location's write *marker* with
+//! the time. KV reads made by [`crate::store`] check the pin (in parallel with KV,
+//! and the pin wins) whenever the isolate's view of the marker says a write may be
+//! recent, and on every KV miss; the rules, and what they promise, are
+//! [`redirector_core::ryw`]'s. Other locations see a write when KV propagates.
 //!
 //! (The Cache API is per data center and does not work on `*.workers.dev` hosts; on
 //! those, read-your-writes falls back to KV's own behaviour.)
 
+use std::cell::Cell;
+
 use redirector_core::admin::Write;
-use worker::{console_error, Cache, Headers, Response, ResponseBuilder};
+use redirector_core::ryw::{Plan, WriteMarker, PIN_TTL_MS};
+use worker::{console_error, Cache, Date, Headers, Response, ResponseBuilder};
 
 /// How long a write is pinned in this location, in seconds.
-pub const TTL_SECS: u32 = 120;
+pub const TTL_SECS: i64 = PIN_TTL_MS / 1000;
 const TOMBSTONE: &str = "deleted";
+/// The marker's cache key (a key of its own: no route key starts with `~`).
+const MARKER_KEY: &str = "~last-write";
+
+thread_local! {
+    /// This isolate's view of the location's latest admin write.
+    static MARKER: Cell<WriteMarker> = Cell::new(WriteMarker::default());
+}
+
+fn with_marker<T>(f: impl FnOnce(&mut WriteMarker) -> T) -> T {
+    MARKER.with(|cell| {
+        let mut marker = cell.get();
+        let out = f(&mut marker);
+        cell.set(marker);
+        out
+    })
+}
+
+fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
+}
+
+/// What a KV read made now should do about pins (and whether it re-reads the marker).
+pub fn plan() -> (Plan, i64) {
+    let now = now_ms();
+    (with_marker(|m| m.plan(now)), now)
+}
+
+/// Re-read the location's marker (started at `started_ms`, as [`plan`] returned it).
+pub async fn refresh_marker(env: &str, started_ms: i64) {
+    let read = async {
+        let Some(mut res) = Cache::default().get(cache_url(env, MARKER_KEY), true).await.ok()? else {
+            return Some(None);
+        };
+        Some(res.text().await.ok()?.parse::<i64>().ok())
+    };
+    match read.await {
+        Some(last_write) => with_marker(|m| m.observed(started_ms, last_write)),
+        None => with_marker(WriteMarker::refresh_failed),
+    }
+}
 
 fn cache_url(env: &str, key: &str) -> String {
     let key: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
@@ -35,17 +80,24 @@ pub async fn pinned(env: &str, key: &str) -> Option<Option<String>> {
     res.text().await.ok().map(Some)
 }
 
-/// Pin every write in this location. Failures are logged: the write itself stands.
+/// Pin every write in this location, then stamp the marker. Failures are logged:
+/// the write itself stands.
 pub async fn pin(env: &str, writes: &[Write]) {
-    let cache = Cache::default();
+    let now = now_ms();
+    with_marker(|m| m.wrote(now));
     for w in writes {
-        let headers = Headers::new();
-        let _ = headers.set("cache-control", &format!("max-age={TTL_SECS}"));
-        let _ = headers.set("x-ryw", if w.value.is_some() { "put" } else { TOMBSTONE });
-        let builder = ResponseBuilder::new().with_status(200).with_headers(headers);
-        let res: Response = builder.fixed(w.value.clone().unwrap_or_default().into_bytes());
-        if let Err(e) = cache.put(cache_url(env, &w.key.key), res).await {
-            console_error!("read-your-writes pin failed for {}: {e}", w.key.key);
-        }
+        let kind = if w.value.is_some() { "put" } else { TOMBSTONE };
+        put(env, &w.key.key, kind, w.value.clone().unwrap_or_default()).await;
+    }
+    put(env, MARKER_KEY, "marker", now.to_string()).await;
+}
+
+async fn put(env: &str, key: &str, kind: &str, body: String) {
+    let headers = Headers::new();
+    let _ = headers.set("cache-control", &format!("max-age={TTL_SECS}"));
+    let _ = headers.set("x-ryw", kind);
+    let res: Response = ResponseBuilder::new().with_status(200).with_headers(headers).fixed(body.into_bytes());
+    if let Err(e) = Cache::default().put(cache_url(env, key), res).await {
+        console_error!("read-your-writes pin failed for {key}: {e}");
     }
 }

@@ -30,6 +30,7 @@
 //! | [`lookup`] | lookup order over a store, with the steps taken |
 //! | [`rules`] | rule arrays: parsing, first match |
 //! | [`cache`] | the per-isolate cache of parsed records, misses and rule arrays |
+//! | [`ryw`] | when a KV read must look at the location's read-your-writes pins |
 //! | [`pattern`] | `from` patterns and placeholder substitution |
 //! | [`variant`] | `when` conditions, `Accept-Language`, canary buckets |
 //! | [`explain`] | the explain endpoint's JSON |
@@ -56,6 +57,7 @@ pub mod query;
 pub mod record;
 pub mod reply;
 pub mod rules;
+pub mod ryw;
 pub mod sentry;
 pub mod store;
 pub mod ua;

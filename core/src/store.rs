@@ -60,8 +60,9 @@ pub trait RouteStore {
     }
 
     /// This location's read-your-writes pin for `key`, if any: `Some(Some(v))` written,
-    /// `Some(None)` deleted. [`RouteStore::get`] already prefers pins; this is for
-    /// re-checking a miss the isolate has cached. Default: no pins.
+    /// `Some(None)` deleted. [`RouteStore::get`] already prefers pins (as
+    /// [`crate::ryw`] plans); this is for re-checking a miss the isolate has cached.
+    /// Default: no pins.
     async fn pinned(&self, key: &str) -> Option<Option<String>> {
         let _ = key;
         None

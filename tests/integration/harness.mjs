@@ -14,6 +14,10 @@
 //   *.ryw.test       -> "ryw":    KV that shows every write only after 60 s (as a
 //                                 remote location would), for read-your-writes; a
 //                                 KV write of a key containing "kv-write-fails" fails
+//   *.pair.test      -> "pair":   the laggy KV again, in an environment of its own,
+//                                 with a second isolate of the same location
+//                                 (`peer`, reached only through h.peer(), no isolate
+//                                 cache) to prove read-your-writes across isolates
 //   *.dofail.test    -> "dofail": real KV, but every Durable Object call fails
 //   *.count.test     -> "count":  prod cache lifetimes; its KV logs every read
 //
@@ -177,6 +181,8 @@ export async function start({ sentryDsn } = {}) {
       redirectorWorker("redirector-count", "count", { routes: ["*count.test/*"], counted: true }),
       { name: "counting-kv", modules: true, script: countingKv, kvNamespaces: ["COUNTED"] },
       redirectorWorker("redirector-ryw", "ryw", { routes: ["*ryw.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
+      redirectorWorker("redirector-pair", "pair", { routes: ["*pair.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
+      redirectorWorker("redirector-pair-peer", "pair", { laggy: true, durable: false, vars: { ROUTE_CACHE_TTL_MS: "0" } }),
       redirectorWorker("redirector-dofail", "dofail", { routes: ["*dofail.test/*"], failDo: true, vars: { ADMIN_TOKEN } }),
       { name: "laggy-kv", modules: true, script: laggyKv, kvNamespaces: ["INNER"] },
       { name: "failing-do", modules: true, script: failingDurableObjects },
@@ -202,6 +208,7 @@ export async function start({ sentryDsn } = {}) {
   const laggyInner = await mf.getKVNamespace("INNER", "laggy-kv");
   let taken = 0;
   const fetch = (url, init = {}) => mf.dispatchFetch(url, { redirect: "manual", ...init });
+  const peer = await mf.getWorker("redirector-pair-peer");
 
   return {
     mf,
@@ -230,6 +237,8 @@ export async function start({ sentryDsn } = {}) {
     },
     /** Fetch without following redirects. */
     fetch,
+    /** Fetch from the second isolate of the "pair" environment (same KV, same Cache API). */
+    peer: (url, init = {}) => peer.fetch(url, { redirect: "manual", ...init }),
     /**
      * Fetch, read the body, and return the one click point the request wrote.
      * A sentinel health request follows, and its point must come right after:
