@@ -7,17 +7,45 @@ use redirector_core::admin::ADMIN_PREFIX;
 use redirector_core::cache::{IsolateCache, LINK_CACHE_TTL_MS, RULE_CACHE_TTL_MS};
 use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
 use wasm_bindgen::JsValue;
-use worker::{console_error, Context, Date, Env, Request, Response, Result};
+use url::Url;
+use worker::{console_error, wasm_bindgen_futures, web_sys, Context, Date, Env, Result};
 
 use crate::bindings::Bindings;
 use crate::store::EdgeStore;
 use crate::{clicks, respond, sentry, RELEASE};
 
 thread_local! {
-    /// Parsed records, misses and rule arrays, per isolate (redirector_core::cache).
-    static CACHE: OnceCell<Rc<RefCell<IsolateCache>>> = const { OnceCell::new() };
-    /// Vars and secrets, read once per isolate (a new version or secret means new isolates).
-    static SETTINGS: OnceCell<Rc<Settings>> = const { OnceCell::new() };
+    /// What is read once per isolate (a new version or secret means new isolates).
+    static ISOLATE: OnceCell<Rc<Isolate>> = const { OnceCell::new() };
+}
+
+/// Per-isolate state: the bindings, vars and secrets, and the cache of parsed
+/// records, misses and rule arrays (redirector_core::cache).
+struct Isolate {
+    bindings: Bindings,
+    settings: Settings,
+    cache: Rc<RefCell<IsolateCache>>,
+}
+
+impl Isolate {
+    fn get(env: &Env) -> Rc<Isolate> {
+        ISOLATE.with(|cell| cell.get_or_init(|| Rc::new(Isolate::read(env))).clone())
+    }
+
+    fn read(env: &Env) -> Isolate {
+        let bindings = Bindings::from_env(env);
+        let secret = |name| env.secret(name).ok().map(|s| s.to_string());
+        let settings = Settings {
+            explain: var(env, "EXPLAIN"),
+            explain_token: secret("EXPLAIN_TOKEN"),
+            admin_token: secret("ADMIN_TOKEN"),
+            sentry: sentry::Reporter::from_env(env, &bindings.env),
+        };
+        // Lifetimes from the ROUTE_CACHE_TTL_MS and RULES_CACHE_TTL_MS vars if set.
+        let ms = |name, default| var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default);
+        let cache = IsolateCache::new(ms("ROUTE_CACHE_TTL_MS", LINK_CACHE_TTL_MS), ms("RULES_CACHE_TTL_MS", RULE_CACHE_TTL_MS));
+        Isolate { bindings, settings, cache: Rc::new(RefCell::new(cache)) }
+    }
 }
 
 /// What the worker reads from vars and secrets.
@@ -38,55 +66,25 @@ impl Settings {
     }
 }
 
-fn settings(env: &Env, env_name: &str) -> Rc<Settings> {
-    SETTINGS.with(|cell| {
-        cell.get_or_init(|| {
-            let secret = |name| env.secret(name).ok().map(|s| s.to_string());
-            Rc::new(Settings {
-                explain: var(env, "EXPLAIN"),
-                explain_token: secret("EXPLAIN_TOKEN"),
-                admin_token: secret("ADMIN_TOKEN"),
-                sentry: sentry::Reporter::from_env(env, env_name),
-            })
-        })
-        .clone()
-    })
-}
-
-/// The isolate's cache, made on the first request. Lifetimes come from the
-/// `ROUTE_CACHE_TTL_MS` and `RULES_CACHE_TTL_MS` vars if set (5 s and 30 s if not).
-fn isolate_cache(env: &Env) -> Rc<RefCell<IsolateCache>> {
-    CACHE.with(|cell| {
-        cell.get_or_init(|| {
-            let ms = |name, default| var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default);
-            let cache = IsolateCache::new(ms("ROUTE_CACHE_TTL_MS", LINK_CACHE_TTL_MS), ms("RULES_CACHE_TTL_MS", RULE_CACHE_TTL_MS));
-            Rc::new(RefCell::new(cache))
-        })
-        .clone()
-    })
-}
-
 fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string())
 }
 
-pub async fn serve(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
+pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     let started = Date::now().as_millis();
-    let bindings = Bindings::from_env(&env);
+    let isolate = Isolate::get(&env);
+    let (bindings, settings) = (&isolate.bindings, &isolate.settings);
+    let url = Url::parse(&req.url())?;
+    let method = req.method();
     // Bodies are read for the admin API only (bounded by its own size check).
-    let body = if req.path().starts_with(ADMIN_PREFIX) { req.text().await.ok() } else { None };
-    let cache = isolate_cache(&env);
-    let url = req.url()?;
-    // The raw method: worker::Method maps unknown methods to GET.
-    let method = req.inner().method();
+    let body = if url.path().starts_with(ADMIN_PREFIX) { body_text(&req).await } else { None };
     let headers = req.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let (referer, user_agent, accept_language, cookie) =
         (header("referer"), header("user-agent"), header("accept-language"), header("cookie"));
     let (client_ip, authorization, explain_country) =
         (header("cf-connecting-ip"), header("authorization"), header("x-redirector-country"));
-    let country = cf_string(&req, "country");
-    let colo = cf_string(&req, "colo");
+    let [country, colo] = cf_strings(&req, ["country", "colo"]);
     let facts = RequestFacts {
         method: &method,
         country: country.as_deref(),
@@ -101,7 +99,6 @@ pub async fn serve(mut req: Request, env: Env, ctx: Context) -> Result<Response>
         body: body.as_deref(),
         now_ms: started as i64,
     };
-    let settings = settings(&env, &bindings.env);
     let deployment = Deployment {
         env: &bindings.env,
         release: RELEASE,
@@ -111,7 +108,7 @@ pub async fn serve(mut req: Request, env: Env, ctx: Context) -> Result<Response>
     };
     let store = bindings.kv.clone().map(|kv| EdgeStore { env: bindings.env.clone(), kv, route_do: bindings.route_do.clone() });
 
-    let mut handled = handle(&url, &facts, store.as_ref(), &cache, &deployment).await;
+    let mut handled = handle(&url, &facts, store.as_ref(), &isolate.cache, &deployment).await;
 
     if let Some(fault) = &handled.fault {
         console_error!("[{}] {} {}: {fault}", bindings.env, method, url);
@@ -131,12 +128,14 @@ pub async fn serve(mut req: Request, env: Env, ctx: Context) -> Result<Response>
     respond::to_response(handled.reply)
 }
 
-/// A string property of `request.cf`, if there is one (absent locally and in tests
-/// that do not set it). Read through Reflect: `Cf::colo` panics when it is missing.
-pub fn cf_string(req: &Request, name: &str) -> Option<String> {
-    let cf = js_sys::Reflect::get(req.inner(), &JsValue::from_str("cf")).ok()?;
-    if cf.is_undefined() || cf.is_null() {
-        return None;
-    }
-    js_sys::Reflect::get(&cf, &JsValue::from_str(name)).ok()?.as_string()
+async fn body_text(req: &web_sys::Request) -> Option<String> {
+    let promise = req.text().ok()?;
+    wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.as_string()
+}
+
+/// String properties of `request.cf`, each `None` when absent (locally and in tests
+/// that do not set it). `cf` is read once: the runtime builds it on every access.
+pub fn cf_strings<const N: usize>(req: &web_sys::Request, names: [&str; N]) -> [Option<String>; N] {
+    let cf = js_sys::Reflect::get(req, &JsValue::from_str("cf")).ok().filter(|cf| cf.is_object());
+    names.map(|name| cf.as_ref().and_then(|cf| js_sys::Reflect::get(cf, &JsValue::from_str(name)).ok()?.as_string()))
 }

@@ -2,20 +2,23 @@
 //!
 //! `writeDataPoint` is fire-and-forget on the platform: it never blocks the response.
 //! A failure to write is logged and otherwise ignored: analytics never fail a redirect.
+//!
+//! The data point crosses into JS as one JSON text (`JSON.parse` on the JS side):
+//! cheaper than building its arrays one string at a time.
 
 use redirector_core::click::Click;
-use worker::{console_error, AnalyticsEngineDataPointBuilder, AnalyticsEngineDataset};
+use serde_json::json;
+use wasm_bindgen::JsCast;
+use worker::{console_error, worker_sys, AnalyticsEngineDataset};
 
 pub fn write(dataset: Option<&AnalyticsEngineDataset>, click: &Click) {
     let Some(dataset) = dataset else { return };
-    let mut point = AnalyticsEngineDataPointBuilder::new().indexes([click.index()]);
-    for blob in click.blobs() {
-        point = point.add_blob(blob);
-    }
-    for double in click.doubles() {
-        point = point.add_double(double);
-    }
-    if let Err(e) = dataset.write_data_point(&point.build()) {
-        console_error!("click not written: {e}");
+    let point = json!({ "indexes": [click.index()], "blobs": click.blobs(), "doubles": click.doubles() });
+    let written = js_sys::JSON::parse(&point.to_string()).and_then(|point| {
+        let dataset: &worker_sys::AnalyticsEngineDataset = dataset.as_ref().unchecked_ref();
+        dataset.write_data_point(point)
+    });
+    if let Err(e) = written {
+        console_error!("click not written: {e:?}");
     }
 }

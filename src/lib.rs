@@ -30,7 +30,7 @@ pub mod ryw;
 pub mod sentry;
 pub mod store;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, web_sys, Context, Env, Result};
 
 /// The git sha this build was made from (`REDIRECTOR_RELEASE`, or `git rev-parse HEAD`).
 pub const RELEASE: &str = env!("REDIRECTOR_RELEASE");
@@ -40,7 +40,9 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+// The raw `web_sys::Request`: `worker::Request` would read the method, URL, headers
+// and `cf` up front on every request, and `cf` is rebuilt by the runtime on each read.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     app::serve(req, env, ctx).await
 }

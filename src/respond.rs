@@ -1,16 +1,21 @@
-//! The one conversion from a core [`Reply`] to a `worker::Response`.
+//! The one conversion from a core [`Reply`] to a `Response`.
 //!
-//! Built as a fresh response with status and headers (not `Response::redirect` then
-//! edits: its headers are immutable).
+//! Built directly as a `web_sys::Response` with its status and headers: the worker
+//! crate's `Response` would be converted into one anyway.
 
 use redirector_core::reply::Reply;
-use worker::{Headers, Response, ResponseBuilder, Result};
+use wasm_bindgen::JsValue;
+use worker::web_sys::{Headers, Response, ResponseInit};
+use worker::Result;
 
 pub fn to_response(reply: Reply) -> Result<Response> {
-    let headers = Headers::new();
+    let headers = Headers::new()?;
     for (name, value) in &reply.headers {
         headers.set(name, value)?;
     }
-    let builder = ResponseBuilder::new().with_status(reply.status).with_headers(headers);
-    Ok(if reply.body.is_empty() { builder.empty() } else { builder.fixed(reply.body.into_bytes()) })
+    let init = ResponseInit::new();
+    init.set_status(reply.status);
+    init.set_headers(&headers);
+    let body = (!reply.body.is_empty()).then_some(reply.body.as_str());
+    Ok(Response::new_with_opt_str_and_init(body, &init).map_err(JsValue::from)?)
 }

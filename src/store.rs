@@ -61,7 +61,7 @@ impl RouteStore for EdgeStore {
             // link created a moment ago in another isolate, so it asks the pin.
             return match read.await.map_err(store_error)? {
                 Some(value) => Ok(Some(value)),
-                None => Ok(None),
+                None => Ok(ryw::pinned(&self.env, key).await.flatten()),
             };
         }
         let refresh = async {
