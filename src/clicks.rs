@@ -7,18 +7,27 @@
 //! cheaper than building its arrays one string at a time.
 
 use redirector_core::click::Click;
-use serde_json::json;
+use serde::Serialize;
 use wasm_bindgen::JsCast;
 use worker::{console_error, worker_sys, AnalyticsEngineDataset};
 
 pub fn write(dataset: Option<&AnalyticsEngineDataset>, click: &Click) {
     let Some(dataset) = dataset else { return };
-    let point = json!({ "indexes": [click.index()], "blobs": click.blobs(), "doubles": click.doubles() });
-    let written = js_sys::JSON::parse(&point.to_string()).and_then(|point| {
+    let point = Point { indexes: [click.index()], blobs: click.blobs(), doubles: click.doubles() };
+    let Ok(text) = serde_json::to_string(&point) else { return };
+    let written = js_sys::JSON::parse(&text).and_then(|point| {
         let dataset: &worker_sys::AnalyticsEngineDataset = dataset.as_ref().unchecked_ref();
         dataset.write_data_point(point)
     });
     if let Err(e) = written {
         console_error!("click not written: {e:?}");
     }
+}
+
+/// An Analytics Engine data point, as `writeDataPoint` takes it.
+#[derive(Serialize)]
+struct Point<'a> {
+    indexes: [&'a str; 1],
+    blobs: [&'a str; 13],
+    doubles: [f64; 2],
 }
