@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::future::join3;
+use futures_util::future::{join, join3};
 use redirector_core::admin::{shard_of, AdminKey, Write};
 use redirector_core::ryw::PinCheck;
 use redirector_core::store::{AdminRead, RouteStore, StoreError, StrongAnswer};
@@ -56,19 +56,20 @@ impl RouteStore for EdgeStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let read = self.kv.get(key).cache_ttl(KV_CACHE_TTL_SECS).text();
         let (plan, now) = ryw::plan();
-        if plan.check == PinCheck::OnMiss {
-            // No write in this location lately: KV's value stands; a miss may be a
-            // link created a moment ago in another isolate, so it asks the pin.
-            return match read.await.map_err(store_error)? {
-                Some(value) => Ok(Some(value)),
-                None => Ok(ryw::pinned(&self.env, key).await.flatten()),
-            };
-        }
         let refresh = async {
             if plan.refresh {
                 ryw::refresh_marker(&self.env, now).await;
             }
         };
+        if plan.check == PinCheck::OnMiss {
+            // No write in this location lately: KV's value stands; a miss may be a
+            // link created a moment ago in another isolate, so it asks the pin.
+            let (read, ()) = join(read, refresh).await;
+            return match read.map_err(store_error)? {
+                Some(value) => Ok(Some(value)),
+                None => Ok(ryw::pinned(&self.env, key).await.flatten()),
+            };
+        }
         let (kv, pinned, ()) = join3(read, ryw::pinned(&self.env, key), refresh).await;
         match pinned {
             Some(value) => Ok(value),

@@ -7,7 +7,8 @@
 //! KV read would double the reads of a first hit for the rare case of a recent write.
 //! So each isolate keeps a [`WriteMarker`]: what it last learned about the location's
 //! most recent write, re-read from the Cache API at most every [`MARKER_FRESH_MS`]
-//! and only when a KV read happens. [`WriteMarker::plan`] then says, per KV read:
+//! (re-read ahead, from half that age on, by one request at a time) and only when a
+//! KV read happens. [`WriteMarker::plan`] then says, per KV read:
 //!
 //! * [`PinCheck::Always`]: a write may have happened in the last [`PIN_TTL_MS`] (or the
 //!   marker is not known to be fresh): look up the pin in parallel with KV and prefer
@@ -61,14 +62,14 @@ impl WriteMarker {
     /// for one; report its result with [`WriteMarker::observed`] or
     /// [`WriteMarker::refresh_failed`].
     pub fn plan(&mut self, now_ms: i64) -> Plan {
-        let fresh = self.read_at_ms.is_some_and(|at| now_ms >= at && now_ms - at < MARKER_FRESH_MS);
-        if !fresh {
-            let refresh = !self.refreshing;
-            self.refreshing = true;
-            return Plan { check: PinCheck::Always, refresh };
-        }
+        let age = self.read_at_ms.map(|at| now_ms - at).filter(|age| (0..MARKER_FRESH_MS).contains(age));
+        // Re-read ahead of expiry (from half the freshness on), so that requests keep a
+        // fresh view while the read is in flight instead of all checking pins.
+        let refresh = !self.refreshing && age.is_none_or(|age| age >= MARKER_FRESH_MS / 2);
+        self.refreshing |= refresh;
         let recent = self.last_write_ms.is_some_and(|w| now_ms < w.saturating_add(PIN_TTL_MS));
-        Plan { check: if recent { PinCheck::Always } else { PinCheck::OnMiss }, refresh: false }
+        let check = if age.is_some() && !recent { PinCheck::OnMiss } else { PinCheck::Always };
+        Plan { check, refresh }
     }
 
     /// A marker read that started at `started_ms` found the latest write at
@@ -112,8 +113,13 @@ mod tests {
         m.plan(T);
         m.observed(T, None);
         assert_eq!(m.plan(T + 1), Plan { check: PinCheck::OnMiss, refresh: false });
-        assert_eq!(m.plan(T + MARKER_FRESH_MS - 1).check, PinCheck::OnMiss);
-        assert_eq!(m.plan(T + MARKER_FRESH_MS), Plan { check: PinCheck::Always, refresh: true });
+        // From half its freshness on, one request re-reads it; the view still holds.
+        assert_eq!(m.plan(T + MARKER_FRESH_MS / 2), Plan { check: PinCheck::OnMiss, refresh: true });
+        assert_eq!(m.plan(T + MARKER_FRESH_MS - 1), Plan { check: PinCheck::OnMiss, refresh: false });
+        // Not re-read in time: every read checks pins until it is.
+        assert_eq!(m.plan(T + MARKER_FRESH_MS), Plan { check: PinCheck::Always, refresh: false });
+        m.observed(T + MARKER_FRESH_MS / 2, None);
+        assert_eq!(m.plan(T + MARKER_FRESH_MS - 1), Plan { check: PinCheck::OnMiss, refresh: false });
     }
 
     #[test]

@@ -241,11 +241,16 @@ export async function start({ sentryDsn } = {}) {
     peer: (url, init = {}) => peer.fetch(url, { redirect: "manual", ...init }),
     /**
      * Fetch, read the body, and return the one click point the request wrote.
-     * A sentinel health request follows, and its point must come right after:
-     * so a request that wrote zero or two points fails here.
+     * A sentinel health request goes before (to flush earlier points) and after, and
+     * the point must come right between: so a request that wrote zero or two points
+     * fails here.
      */
     async request(url, init = {}) {
+      // Flush first: a point written by an earlier request may still be on its way
+      // through workerd's log; a sentinel's point marks the end of those.
       this.clicks.skipAll();
+      await fetch(`https://${SENTINEL_HOST}${SENTINEL_PATH}`);
+      while ((await this.clicks.next(1))[0]?.blobs?.[1] !== SENTINEL_HOST);
       const res = await fetch(url, init);
       const body = await res.text();
       await fetch(`https://${SENTINEL_HOST}${SENTINEL_PATH}`);
