@@ -6,18 +6,16 @@
 //! write and written it through to KV, the worker that served the admin request puts
 //! the new value (or a tombstone) into this location's Cache API for [`TTL_SECS`],
 //! longer than KV needs to catch up, and stamps the location's write *marker* with
-//! the time. KV reads made by [`crate::store`] check the pin (in parallel with KV,
-//! and the pin wins) whenever the isolate's view of the marker says a write may be
-//! recent, and on every KV miss; the rules, and what they promise, are
-//! [`redirector_core::ryw`]'s. Other locations see a write when KV propagates.
+//! the time. Isolates read the marker about once a second ([`last_write`]) and KV
+//! reads made by [`crate::store`] check pins when told to; the rules, and what they
+//! promise, are [`redirector_core::ryw`]'s. Other locations see a write when KV
+//! propagates.
 //!
 //! (The Cache API is per data center and does not work on `*.workers.dev` hosts; on
 //! those, read-your-writes falls back to KV's own behaviour.)
 
-use std::cell::Cell;
-
 use redirector_core::admin::Write;
-use redirector_core::ryw::{Plan, WriteMarker, PIN_TTL_MS};
+use redirector_core::ryw::PIN_TTL_MS;
 use worker::{console_error, Cache, Date, Headers, Response, ResponseBuilder};
 
 /// How long a write is pinned in this location, in seconds.
@@ -26,42 +24,13 @@ const TOMBSTONE: &str = "deleted";
 /// The marker's cache key (a key of its own: no route key starts with `~`).
 const MARKER_KEY: &str = "~last-write";
 
-thread_local! {
-    /// This isolate's view of the location's latest admin write.
-    static MARKER: Cell<WriteMarker> = Cell::new(WriteMarker::default());
-}
-
-fn with_marker<T>(f: impl FnOnce(&mut WriteMarker) -> T) -> T {
-    MARKER.with(|cell| {
-        let mut marker = cell.get();
-        let out = f(&mut marker);
-        cell.set(marker);
-        out
-    })
-}
-
-fn now_ms() -> i64 {
-    Date::now().as_millis() as i64
-}
-
-/// What a KV read made now should do about pins (and whether it re-reads the marker).
-pub fn plan() -> (Plan, i64) {
-    let now = now_ms();
-    (with_marker(|m| m.plan(now)), now)
-}
-
-/// Re-read the location's marker (started at `started_ms`, as [`plan`] returned it).
-pub async fn refresh_marker(env: &str, started_ms: i64) {
-    let read = async {
-        let Some(mut res) = Cache::default().get(cache_url(env, MARKER_KEY), true).await.ok()? else {
-            return Some(None);
-        };
-        Some(res.text().await.ok()?.parse::<i64>().ok())
+/// The time of this location's latest admin write, from its marker (`None`: none
+/// in the last [`TTL_SECS`]).
+pub async fn last_write(env: &str) -> Result<Option<i64>, String> {
+    let Some(mut res) = Cache::default().get(cache_url(env, MARKER_KEY), true).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
     };
-    match read.await {
-        Some(last_write) => with_marker(|m| m.observed(started_ms, last_write)),
-        None => with_marker(WriteMarker::refresh_failed),
-    }
+    Ok(res.text().await.map_err(|e| e.to_string())?.parse::<i64>().ok())
 }
 
 fn cache_url(env: &str, key: &str) -> String {
@@ -83,8 +52,7 @@ pub async fn pinned(env: &str, key: &str) -> Option<Option<String>> {
 /// Pin every write in this location, then stamp the marker. Failures are logged:
 /// the write itself stands.
 pub async fn pin(env: &str, writes: &[Write]) {
-    let now = now_ms();
-    with_marker(|m| m.wrote(now));
+    let now = Date::now().as_millis() as i64;
     for w in writes {
         let kind = if w.value.is_some() { "put" } else { TOMBSTONE };
         put(env, &w.key.key, kind, w.value.clone().unwrap_or_default()).await;

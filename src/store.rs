@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::future::{join, join3};
+use futures_util::future::join;
 use redirector_core::admin::{shard_of, AdminKey, Write};
 use redirector_core::ryw::PinCheck;
 use redirector_core::store::{AdminRead, RouteStore, StoreError, StrongAnswer};
@@ -53,28 +53,25 @@ impl EdgeStore {
 }
 
 impl RouteStore for EdgeStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
         let read = self.kv.get(key).cache_ttl(KV_CACHE_TTL_SECS).text();
-        let (plan, now) = ryw::plan();
-        let refresh = async {
-            if plan.refresh {
-                ryw::refresh_marker(&self.env, now).await;
-            }
-        };
-        if plan.check == PinCheck::OnMiss {
+        if pins == PinCheck::OnMiss {
             // No write in this location lately: KV's value stands; a miss may be a
             // link created a moment ago in another isolate, so it asks the pin.
-            let (read, ()) = join(read, refresh).await;
-            return match read.map_err(store_error)? {
+            return match read.await.map_err(store_error)? {
                 Some(value) => Ok(Some(value)),
                 None => Ok(ryw::pinned(&self.env, key).await.flatten()),
             };
         }
-        let (kv, pinned, ()) = join3(read, ryw::pinned(&self.env, key), refresh).await;
+        let (kv, pinned) = join(read, ryw::pinned(&self.env, key)).await;
         match pinned {
             Some(value) => Ok(value),
             None => kv.map_err(store_error),
         }
+    }
+
+    async fn last_write(&self) -> Result<Option<i64>, StoreError> {
+        ryw::last_write(&self.env).await.map_err(StoreError)
     }
 
     async fn pinned(&self, key: &str) -> Option<Option<String>> {
@@ -102,7 +99,7 @@ impl RouteStore for EdgeStore {
                 clicks,
             }));
         }
-        Ok(self.get(&key.key).await?.map(|value| AdminRead { value, source: "kv", clicks: None }))
+        Ok(self.get(&key.key, PinCheck::Always).await?.map(|value| AdminRead { value, source: "kv", clicks: None }))
     }
 
     async fn admin_write(&self, writes: &[Write]) -> Result<(), StoreError> {

@@ -18,6 +18,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use redirector_core::cache::IsolateCache;
 use redirector_core::lookup::lookup;
+use redirector_core::ryw::PinCheck;
 use redirector_core::store::{RouteStore, StoreError};
 use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
 use url::Url;
@@ -25,7 +26,7 @@ use url::Url;
 struct MapStore(HashMap<String, String>);
 
 impl RouteStore for MapStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn get(&self, key: &str, _pins: PinCheck) -> Result<Option<String>, StoreError> {
         Ok(self.0.get(key).cloned())
     }
 }

@@ -3,30 +3,36 @@
 //!
 //! | what | lifetime | why |
 //! |---|---|---|
-//! | link records and misses | [`LINK_CACHE_TTL_MS`] (5 s) | every request reads one; a repeat hit then costs no KV read and no parsing |
+//! | link records and misses | [`LINK_CACHE_TTL_MS`] (15 s) | every request reads one; a repeat hit then costs no KV read and no parsing |
 //! | rule arrays and their absence | [`RULE_CACHE_TTL_MS`] (30 s) | read on every exact-link miss, change rarely |
 //!
 //! Both are configurable per deployment (`ROUTE_CACHE_TTL_MS`, `RULES_CACHE_TTL_MS`).
+//! The lifetimes bound how late an isolate sees a change that did not come through
+//! the admin API of its own location (a write elsewhere, reaching it through KV, or a
+//! direct KV edit); admin writes here are handled by read-your-writes:
 //!
-//! **Staying correct with read-your-writes** (see `docs/strong-routes.md`):
+//! **Staying correct with read-your-writes** (see [`crate::ryw`] and
+//! `docs/strong-routes.md`):
 //! * strong links are never answered from here: the Durable Object is asked on every
 //!   request (only the KV text is kept, to hand to it);
 //! * a cached *miss* is re-checked against this location's read-your-writes pin on
 //!   every request, so a link created through the admin API is served at once by
 //!   every isolate, even one that had just cached it as missing;
 //! * the isolate that served an admin write drops its copies of the written keys;
-//! * a cached *hit* in another isolate of the same location may serve the previous
-//!   record for at most the link lifetime (5 s) after an update or delete. Changes
-//!   that cannot wait that long are what `strong` links are for (kill switch).
+//! * every isolate keeps a view of the location's latest admin write
+//!   ([`IsolateCache::marker`], at most [`crate::ryw::MARKER_FRESH_MS`] old): when it
+//!   shows a write the isolate has not seen, the whole cache is dropped, so an update
+//!   or delete reaches every isolate of the location within that second.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::record::{parse_link_record, LinkRecord, RecordError};
 use crate::rules::RuleSet;
+use crate::ryw::WriteMarker;
 
 /// How long an isolate keeps a link record or a miss, in milliseconds.
-pub const LINK_CACHE_TTL_MS: i64 = 5_000;
+pub const LINK_CACHE_TTL_MS: i64 = 15_000;
 /// How long an isolate keeps a rule array (or its absence), in milliseconds.
 pub const RULE_CACHE_TTL_MS: i64 = 30_000;
 /// Most link keys kept per isolate (about 1-2 KB each).
@@ -72,6 +78,10 @@ impl<V: Clone> TtlCache<V> {
         self.entries.remove(key);
     }
 
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -105,6 +115,8 @@ pub type CachedRules = Option<Rc<Result<RuleSet, RecordError>>>;
 pub struct IsolateCache {
     pub links: TtlCache<CachedLinkEntry>,
     pub rules: TtlCache<CachedRules>,
+    /// What this isolate knows of the location's latest admin write.
+    pub marker: WriteMarker,
 }
 
 impl Default for IsolateCache {
@@ -118,7 +130,14 @@ impl IsolateCache {
         Self {
             links: TtlCache::new(link_ttl_ms, LINK_CACHE_MAX_ENTRIES),
             rules: TtlCache::new(rule_ttl_ms, RULE_CACHE_MAX_ENTRIES),
+            marker: WriteMarker::default(),
         }
+    }
+
+    /// Forget every record and rule array (the marker stays).
+    pub fn clear(&mut self) {
+        self.links.clear();
+        self.rules.clear();
     }
 
     /// Forget a key this isolate has just written.

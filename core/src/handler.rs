@@ -283,8 +283,10 @@ async fn admin<S: RouteStore>(
             if let Err(e) = store.admin_write(&writes).await {
                 return failed(Error::StoreUnavailable(e), click, false);
             }
+            let mut cache = rules.borrow_mut();
+            cache.marker.wrote(req.now_ms);
             for w in &writes {
-                rules.borrow_mut().invalidate(&w.key.key);
+                cache.invalidate(&w.key.key);
             }
             admin::written_reply(&writes)
         }

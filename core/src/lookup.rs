@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::pattern::Captures;
 use crate::record::{parse_link_record, LinkRecord};
 use crate::rules::{parse_rules, RuleMatch};
+use crate::ryw::Refresh;
 use crate::store::{RouteStore, StrongAnswer, MAX_KEY_BYTES};
 
 /// Where the answering record came from.
@@ -79,6 +80,7 @@ pub async fn lookup<S: RouteStore>(
     now_ms: i64,
     mut trace: Option<&mut Vec<Step>>,
 ) -> Result<Option<Found>, Error> {
+    sync_writes(store, cache, now_ms).await;
     let tracing = trace.is_some();
     for (i, step) in STEPS.into_iter().enumerate() {
         let key = step_key(i, host, path);
@@ -113,6 +115,25 @@ pub async fn lookup<S: RouteStore>(
     Ok(None)
 }
 
+/// Bring the isolate's view of the location's latest admin write up to date when it
+/// is due ([`crate::ryw`]); a write the isolate had not seen drops its cache.
+async fn sync_writes<S: RouteStore>(store: &S, cache: &RefCell<IsolateCache>, now_ms: i64) {
+    if cache.borrow_mut().marker.refresh_due(now_ms) == Refresh::No {
+        return;
+    }
+    let seen = store.last_write().await;
+    let mut cache = cache.borrow_mut();
+    match seen {
+        Ok(last_write) => {
+            if cache.marker.observed(now_ms, last_write) {
+                cache.clear();
+            }
+        }
+        // Serve on: cached entries are bounded by their lifetime, KV reads check pins.
+        Err(_) => cache.marker.refresh_failed(),
+    }
+}
+
 // Lives for one step on the stack; boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 enum Outcome {
@@ -137,7 +158,8 @@ async fn exact<S: RouteStore>(
             None => None,
         },
         None => {
-            let raw = store.get(&key).await.map_err(Error::StoreUnavailable)?;
+            let pins = cache.borrow().marker.check(now_ms);
+            let raw = store.get(&key, pins).await.map_err(Error::StoreUnavailable)?;
             remember(cache, &key, raw, now_ms)
         }
     };
@@ -194,7 +216,8 @@ async fn rule<S: RouteStore>(
     let rules = match cached {
         Some(rules) => rules,
         None => {
-            let raw = store.get(&key).await.map_err(Error::StoreUnavailable)?;
+            let pins = cache.borrow().marker.check(now_ms);
+            let raw = store.get(&key, pins).await.map_err(Error::StoreUnavailable)?;
             let parsed = raw.map(|r| Rc::new(parse_rules(&r)));
             cache.borrow_mut().rules.insert(&key, parsed.clone(), now_ms);
             parsed

@@ -1,27 +1,27 @@
-//! When a KV read must look at this location's read-your-writes pins.
+//! Read-your-writes across the isolates of one location: when a KV read must look at
+//! the location's pins, and when an isolate's cache must be dropped.
 //!
 //! After an admin write, the worker that served it *pins* each written value in its
 //! location's Cache API for [`PIN_TTL_MS`] (see `src/ryw.rs` and
-//! `docs/strong-routes.md`), and records the time of the write in one location-wide
-//! *marker* entry. Looking up a pin costs a Cache API read; doing that next to every
-//! KV read would double the reads of a first hit for the rare case of a recent write.
-//! So each isolate keeps a [`WriteMarker`]: what it last learned about the location's
-//! most recent write, re-read from the Cache API at most every [`MARKER_FRESH_MS`]
-//! (re-read ahead, from half that age on, by one request at a time) and only when a
-//! KV read happens. [`WriteMarker::plan`] then says, per KV read:
+//! `docs/strong-routes.md`), and stamps one location-wide *marker* with the time of
+//! the write. Each isolate keeps a [`WriteMarker`] in its cache
+//! ([`crate::cache::IsolateCache`]): what it last learned from the marker, re-read
+//! through [`crate::store::RouteStore::last_write`] when it is older than half of
+//! [`MARKER_FRESH_MS`] (by one request at a time, ahead of expiry) and before anything
+//! else when it is older than that (after an idle spell). Then:
 //!
-//! * [`PinCheck::Always`]: a write may have happened in the last [`PIN_TTL_MS`] (or the
-//!   marker is not known to be fresh): look up the pin in parallel with KV and prefer
-//!   it, exactly as if there were no marker;
-//! * [`PinCheck::OnMiss`]: no write here for [`PIN_TTL_MS`] as of at most
-//!   [`MARKER_FRESH_MS`] ago: trust a KV value; look up the pin only when KV has
-//!   nothing, so a link created a moment ago in another isolate is still found.
+//! * a marker showing a write this isolate has not seen yet **drops the isolate's
+//!   cache** (writes are rare; the hot set is read again once);
+//! * a KV read checks the key's pin ([`PinCheck::Always`], in parallel with KV, the pin
+//!   wins) while the location has written in the last [`PIN_TTL_MS`] or the view is not
+//!   fresh, and otherwise only when KV has nothing ([`PinCheck::OnMiss`]), so that a
+//!   link created a moment ago is still found.
 //!
 //! What that promises, in the location that served the write: the writing isolate
-//! sees it on its next request; every isolate sees a *new* link (a KV miss, cached or
-//! not) on its next request; another isolate sees an *update or delete* of a link it
-//! reads from KV within [`MARKER_FRESH_MS`] (and, for a link it has cached, within the
-//! isolate cache lifetime, [`crate::cache::LINK_CACHE_TTL_MS`], which is longer).
+//! sees it on its next request (it drops its copies at once); every other isolate
+//! sees a new link on its next request (a miss, cached or not, always asks the pin)
+//! and an update or delete within [`MARKER_FRESH_MS`]. Other locations see a write
+//! when KV spreads it and their isolate cache entry expires.
 
 /// How long a pin (and the marker) lives in the Cache API: longer than KV needs to
 /// spread a write plus its edge cache lifetime.
@@ -39,11 +39,15 @@ pub enum PinCheck {
     OnMiss,
 }
 
-/// What a KV read should do, and whether it should also re-read the marker.
+/// Whether a request must read the marker before it looks anything up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plan {
-    pub check: PinCheck,
-    pub refresh: bool,
+pub enum Refresh {
+    /// The view is fresh: no.
+    No,
+    /// The view is fresh but half-way to stale; this request re-reads it.
+    Ahead,
+    /// The view is unknown or stale: read it before trusting the cache.
+    Now,
 }
 
 /// One isolate's knowledge of the location's latest admin write.
@@ -53,34 +57,52 @@ pub struct WriteMarker {
     read_at_ms: Option<i64>,
     /// The latest write known: from the marker, or made by this isolate.
     last_write_ms: Option<i64>,
-    /// A marker read is in flight (so concurrent requests do not each start one).
+    /// A read ahead of expiry is in flight (so concurrent requests do not each start one).
     refreshing: bool,
 }
 
 impl WriteMarker {
-    /// The plan for a KV read at `now_ms`. Marks a refresh as in flight when it asks
-    /// for one; report its result with [`WriteMarker::observed`] or
-    /// [`WriteMarker::refresh_failed`].
-    pub fn plan(&mut self, now_ms: i64) -> Plan {
-        let age = self.read_at_ms.map(|at| now_ms - at).filter(|age| (0..MARKER_FRESH_MS).contains(age));
-        // Re-read ahead of expiry (from half the freshness on), so that requests keep a
-        // fresh view while the read is in flight instead of all checking pins.
-        let refresh = !self.refreshing && age.is_none_or(|age| age >= MARKER_FRESH_MS / 2);
-        self.refreshing |= refresh;
+    /// The age of the view at `now_ms` if it is fresh.
+    fn fresh_age(&self, now_ms: i64) -> Option<i64> {
+        self.read_at_ms.map(|at| now_ms - at).filter(|age| (0..MARKER_FRESH_MS).contains(age))
+    }
+
+    /// Whether a request at `now_ms` must read the marker first. Report the result
+    /// with [`WriteMarker::observed`] or [`WriteMarker::refresh_failed`].
+    pub fn refresh_due(&mut self, now_ms: i64) -> Refresh {
+        match self.fresh_age(now_ms) {
+            None => Refresh::Now,
+            Some(age) if age >= MARKER_FRESH_MS / 2 && !self.refreshing => {
+                self.refreshing = true;
+                Refresh::Ahead
+            }
+            Some(_) => Refresh::No,
+        }
+    }
+
+    /// What a KV read at `now_ms` does about pins.
+    pub fn check(&self, now_ms: i64) -> PinCheck {
         let recent = self.last_write_ms.is_some_and(|w| now_ms < w.saturating_add(PIN_TTL_MS));
-        let check = if age.is_some() && !recent { PinCheck::OnMiss } else { PinCheck::Always };
-        Plan { check, refresh }
+        if self.fresh_age(now_ms).is_some() && !recent {
+            PinCheck::OnMiss
+        } else {
+            PinCheck::Always
+        }
     }
 
     /// A marker read that started at `started_ms` found the latest write at
-    /// `last_write_ms` (`None`: no marker, so no write for [`PIN_TTL_MS`]).
-    pub fn observed(&mut self, started_ms: i64, last_write_ms: Option<i64>) {
+    /// `last_write_ms` (`None`: no marker, so no write for [`PIN_TTL_MS`]). True when
+    /// that write is newer than any this isolate knew of: its cache must go.
+    pub fn observed(&mut self, started_ms: i64, last_write_ms: Option<i64>) -> bool {
         self.refreshing = false;
         self.read_at_ms = Some(self.read_at_ms.map_or(started_ms, |at| at.max(started_ms)));
+        let newer = last_write_ms > self.last_write_ms;
         self.last_write_ms = self.last_write_ms.max(last_write_ms);
+        newer
     }
 
-    /// The marker could not be read: stay unsure (pins are checked on every read).
+    /// The marker could not be read: the view stays as it was (pins are checked on
+    /// every KV read once it is stale).
     pub fn refresh_failed(&mut self) {
         self.refreshing = false;
     }
@@ -97,63 +119,68 @@ mod tests {
 
     const T: i64 = 1_700_000_000_000;
 
-    #[test]
-    fn unknown_marker_checks_pins_and_reads_the_marker_once() {
+    fn quiet_at(t: i64) -> WriteMarker {
         let mut m = WriteMarker::default();
-        assert_eq!(m.plan(T), Plan { check: PinCheck::Always, refresh: true });
-        // A second request while the read is in flight checks pins but does not re-read.
-        assert_eq!(m.plan(T + 1), Plan { check: PinCheck::Always, refresh: false });
+        assert_eq!(m.refresh_due(t), Refresh::Now);
+        assert!(!m.observed(t, None));
+        m
+    }
+
+    #[test]
+    fn unknown_view_is_read_first_and_checks_pins() {
+        let mut m = WriteMarker::default();
+        assert_eq!(m.refresh_due(T), Refresh::Now);
+        assert_eq!(m.check(T), PinCheck::Always);
         m.refresh_failed();
-        assert_eq!(m.plan(T + 2), Plan { check: PinCheck::Always, refresh: true });
+        assert_eq!(m.refresh_due(T + 1), Refresh::Now, "a failed read is tried again");
+        assert_eq!(m.check(T + 1), PinCheck::Always);
     }
 
     #[test]
-    fn quiet_location_checks_pins_only_on_a_miss_while_the_marker_is_fresh() {
-        let mut m = WriteMarker::default();
-        m.plan(T);
-        m.observed(T, None);
-        assert_eq!(m.plan(T + 1), Plan { check: PinCheck::OnMiss, refresh: false });
+    fn quiet_location_checks_pins_only_on_a_miss_while_the_view_is_fresh() {
+        let mut m = quiet_at(T);
+        assert_eq!((m.refresh_due(T + 1), m.check(T + 1)), (Refresh::No, PinCheck::OnMiss));
         // From half its freshness on, one request re-reads it; the view still holds.
-        assert_eq!(m.plan(T + MARKER_FRESH_MS / 2), Plan { check: PinCheck::OnMiss, refresh: true });
-        assert_eq!(m.plan(T + MARKER_FRESH_MS - 1), Plan { check: PinCheck::OnMiss, refresh: false });
-        // Not re-read in time: every read checks pins until it is.
-        assert_eq!(m.plan(T + MARKER_FRESH_MS), Plan { check: PinCheck::Always, refresh: false });
-        m.observed(T + MARKER_FRESH_MS / 2, None);
-        assert_eq!(m.plan(T + MARKER_FRESH_MS - 1), Plan { check: PinCheck::OnMiss, refresh: false });
+        assert_eq!(m.refresh_due(T + MARKER_FRESH_MS / 2), Refresh::Ahead);
+        assert_eq!(m.refresh_due(T + MARKER_FRESH_MS / 2 + 1), Refresh::No, "one at a time");
+        assert_eq!(m.check(T + MARKER_FRESH_MS - 1), PinCheck::OnMiss);
+        // Not re-read in time: stale, every request reads it and pins are checked.
+        assert_eq!(m.refresh_due(T + MARKER_FRESH_MS), Refresh::Now);
+        assert_eq!(m.check(T + MARKER_FRESH_MS), PinCheck::Always);
+        assert!(!m.observed(T + MARKER_FRESH_MS / 2, None));
+        assert_eq!(m.check(T + MARKER_FRESH_MS), PinCheck::OnMiss);
     }
 
     #[test]
-    fn a_recent_write_anywhere_in_the_location_means_always() {
-        let mut m = WriteMarker::default();
-        m.plan(T);
-        m.observed(T, Some(T - PIN_TTL_MS + 10));
-        assert_eq!(m.plan(T + 5).check, PinCheck::Always);
+    fn a_new_write_elsewhere_drops_the_cache_and_turns_pin_checks_on() {
+        let mut m = quiet_at(T);
+        let w = T + 300;
+        assert!(m.observed(T + 600, Some(w)), "newer than anything known: drop the cache");
+        assert_eq!(m.check(T + 601), PinCheck::Always);
+        assert!(!m.observed(T + 900, Some(w)), "the same write again: keep the cache");
         // Once every pin has expired, only misses look.
-        m.observed(T + 10, None);
-        assert_eq!(m.plan(T + 10).check, PinCheck::OnMiss);
+        assert!(!m.observed(w + PIN_TTL_MS, None));
+        assert_eq!(m.check(w + PIN_TTL_MS), PinCheck::OnMiss);
     }
 
     #[test]
-    fn own_write_is_seen_at_once_and_not_forgotten_by_an_older_marker() {
-        let mut m = WriteMarker::default();
-        m.plan(T);
-        m.observed(T, None);
+    fn own_write_is_seen_at_once_and_not_forgotten_by_an_older_view() {
+        let mut m = quiet_at(T);
         m.wrote(T + 100);
-        assert_eq!(m.plan(T + 101).check, PinCheck::Always);
+        assert_eq!(m.check(T + 101), PinCheck::Always);
         // A marker read that raced the write (and found nothing) does not undo it.
-        m.observed(T + 50, None);
-        assert_eq!(m.plan(T + 200).check, PinCheck::Always);
+        assert!(!m.observed(T + 50, None));
+        assert_eq!(m.check(T + 200), PinCheck::Always);
         let late = T + 100 + PIN_TTL_MS;
         m.observed(late - 500, None);
-        assert_eq!(m.plan(late - 1).check, PinCheck::Always);
-        assert_eq!(m.plan(late).check, PinCheck::OnMiss);
+        assert_eq!(m.check(late - 1), PinCheck::Always);
+        assert_eq!(m.check(late), PinCheck::OnMiss);
     }
 
     #[test]
     fn clock_going_backwards_is_not_fresh() {
-        let mut m = WriteMarker::default();
-        m.plan(T);
-        m.observed(T, None);
-        assert_eq!(m.plan(T - 1).check, PinCheck::Always);
+        let mut m = quiet_at(T);
+        assert_eq!(m.refresh_due(T - 1), Refresh::Now);
+        assert_eq!(m.check(T - 1), PinCheck::Always);
     }
 }

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use crate::admin::{AdminKey, Write};
+use crate::ryw::PinCheck;
 
 /// KV's limit on key length; longer keys cannot exist, so they are not looked up.
 pub const MAX_KEY_BYTES: usize = 512;
@@ -48,8 +49,15 @@ pub struct AdminRead {
 // Workers run single-threaded, so the futures need not be `Send`.
 #[allow(async_fn_in_trait)]
 pub trait RouteStore {
-    /// The raw value at `key`, `Ok(None)` when there is none.
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// The raw value at `key`, `Ok(None)` when there is none; `pins` says when this
+    /// location's read-your-writes pin is consulted (and then preferred).
+    async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError>;
+
+    /// When this location last served an admin write, from its marker (`None`: not
+    /// in the last [`crate::ryw::PIN_TTL_MS`]). Default: never.
+    async fn last_write(&self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
 
     /// Ask the authority to count a click on the strong link at `key`, whose KV value
     /// is `kv_value` (adopted by the authority if it has no copy yet). The default
@@ -60,9 +68,8 @@ pub trait RouteStore {
     }
 
     /// This location's read-your-writes pin for `key`, if any: `Some(Some(v))` written,
-    /// `Some(None)` deleted. [`RouteStore::get`] already prefers pins (as
-    /// [`crate::ryw`] plans); this is for re-checking a miss the isolate has cached.
-    /// Default: no pins.
+    /// `Some(None)` deleted. [`RouteStore::get`] already consults pins as told; this
+    /// is for re-checking a miss the isolate has cached. Default: no pins.
     async fn pinned(&self, key: &str) -> Option<Option<String>> {
         let _ = key;
         None
@@ -70,7 +77,7 @@ pub trait RouteStore {
 
     /// The authoritative copy of `key`, else KV's; `None` when neither has it.
     async fn admin_read(&self, key: &AdminKey) -> Result<Option<AdminRead>, StoreError> {
-        Ok(self.get(&key.key).await?.map(|value| AdminRead { value, source: "kv", clicks: None }))
+        Ok(self.get(&key.key, PinCheck::Always).await?.map(|value| AdminRead { value, source: "kv", clicks: None }))
     }
 
     /// Apply all `writes` or none (the caller has validated them).

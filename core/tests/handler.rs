@@ -10,6 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use redirector_core::click::Outcome;
 use redirector_core::admin::Write;
+use redirector_core::ryw::PinCheck;
 use redirector_core::store::{RouteStore, StoreError, StrongAnswer};
 use redirector_core::{handle, Deployment, Handled, RequestFacts};
 use url::Url;
@@ -40,7 +41,7 @@ impl FakeStore {
 }
 
 impl RouteStore for FakeStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn get(&self, key: &str, _pins: PinCheck) -> Result<Option<String>, StoreError> {
         self.reads.borrow_mut().push(key.to_string());
         if self.fail {
             return Err(StoreError("injected".into()));
@@ -312,8 +313,8 @@ fn repeat_hits_and_misses_come_from_the_isolate_cache() {
 fn a_cached_miss_sees_a_read_your_writes_pin() {
     struct Pinned(FakeStore);
     impl RouteStore for Pinned {
-        async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-            self.0.get(key).await
+        async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
+            self.0.get(key, pins).await
         }
         async fn pinned(&self, key: &str) -> Option<Option<String>> {
             self.0.authority.borrow().get(key).cloned()
@@ -330,6 +331,85 @@ fn a_cached_miss_sees_a_read_your_writes_pin() {
     store.0.authority.borrow_mut().insert("go.example.com/brand-new".into(), Some(r#""https://example.com/new""#.into()));
     let h = block_on(handle(&url, &at(1), Some(&store), &cache, &dep));
     assert_eq!(h.reply.get("location"), Some("https://example.com/new"));
+}
+
+/// A location with pins and a write marker, as another isolate's admin write leaves
+/// them: `pins` are the pinned values, `last_write` the marker.
+struct Location {
+    kv: FakeStore,
+    pins: RefCell<HashMap<String, Option<String>>>,
+    last_write: std::cell::Cell<Option<i64>>,
+    checks: RefCell<Vec<PinCheck>>,
+}
+
+impl RouteStore for Location {
+    async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
+        self.checks.borrow_mut().push(pins);
+        let kv = self.kv.get(key, pins).await?;
+        let pinned = (pins == PinCheck::Always || kv.is_none()).then(|| self.pins.borrow().get(key).cloned()).flatten();
+        Ok(pinned.unwrap_or(kv))
+    }
+    async fn pinned(&self, key: &str) -> Option<Option<String>> {
+        self.pins.borrow().get(key).cloned()
+    }
+    async fn last_write(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.last_write.get())
+    }
+}
+
+fn location() -> Location {
+    Location { kv: routes(), pins: RefCell::default(), last_write: Default::default(), checks: RefCell::default() }
+}
+
+fn get_at(store: &Location, cache: &RefCell<IsolateCache>, url: &str, now_ms: i64) -> Handled {
+    let bindings = vec![];
+    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
+    let req = RequestFacts { method: "GET", now_ms, ..RequestFacts::default() };
+    block_on(handle(&Url::parse(url).unwrap(), &req, Some(store), cache, &dep))
+}
+
+#[test]
+fn an_update_elsewhere_in_the_location_reaches_a_cached_hit_within_a_second() {
+    use redirector_core::ryw::MARKER_FRESH_MS;
+    let store = location();
+    let cache = RefCell::new(IsolateCache::default());
+    let url = "https://go.example.com/summer";
+    assert_eq!(get_at(&store, &cache, url, 0).reply.get("location"), Some("https://shop.example.com/sale?src=go"));
+    // Another isolate updates the link: KV still has the old record; pin and marker are set.
+    store.pins.borrow_mut().insert("go.example.com/summer".into(), Some(r#""https://example.com/v2""#.into()));
+    store.last_write.set(Some(100));
+    // The view read at 0 is trusted for half a second: the cached record still answers.
+    let before = get_at(&store, &cache, url, MARKER_FRESH_MS / 2 - 1);
+    assert_eq!(before.reply.get("location"), Some("https://shop.example.com/sale?src=go"));
+    // Then the marker is re-read, shows a write this isolate has not seen: cache dropped,
+    // and the KV read checks the pin.
+    let after = get_at(&store, &cache, url, MARKER_FRESH_MS / 2);
+    assert_eq!(after.reply.get("location"), Some("https://example.com/v2"));
+    assert_eq!(store.checks.borrow().last(), Some(&PinCheck::Always));
+}
+
+#[test]
+fn a_quiet_location_reads_kv_alone_and_a_miss_still_finds_a_new_link() {
+    let store = location();
+    let cache = RefCell::new(IsolateCache::default());
+    assert_eq!(get_at(&store, &cache, "https://go.example.com/summer", 0).reply.status, 302);
+    assert_eq!(store.checks.borrow().as_slice(), [PinCheck::OnMiss], "no write in the location: KV alone");
+    // A link created a moment ago elsewhere in the location, marker not yet re-read:
+    store.pins.borrow_mut().insert("go.example.com/brand-new".into(), Some(r#""https://example.com/new""#.into()));
+    store.last_write.set(Some(10));
+    let h = get_at(&store, &cache, "https://go.example.com/brand-new", 20);
+    assert_eq!(h.reply.get("location"), Some("https://example.com/new"), "a KV miss asks the pin");
+}
+
+#[test]
+fn the_writing_isolate_checks_pins_after_its_own_write() {
+    let store = location();
+    let cache = RefCell::new(IsolateCache::default());
+    get_at(&store, &cache, "https://go.example.com/summer", 0);
+    cache.borrow_mut().marker.wrote(5);
+    cache.borrow_mut().invalidate("go.example.com/summer");
+    get_at(&store, &cache, "https://go.example.com/summer", 6);
+    assert_eq!(store.checks.borrow().as_slice(), [PinCheck::OnMiss, PinCheck::Always]);
 }
 
 #[test]
@@ -430,8 +510,8 @@ fn strong_routes_ask_the_authority_and_respect_the_cap() {
 fn strong_route_without_an_authority_is_503() {
     struct NoAuthority(FakeStore);
     impl RouteStore for NoAuthority {
-        async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-            self.0.get(key).await
+        async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
+            self.0.get(key, pins).await
         }
     }
     let store = NoAuthority(routes());

@@ -16,8 +16,9 @@
 //                                 KV write of a key containing "kv-write-fails" fails
 //   *.pair.test      -> "pair":   the laggy KV again, in an environment of its own,
 //                                 with a second isolate of the same location
-//                                 (`peer`, reached only through h.peer(), no isolate
-//                                 cache) to prove read-your-writes across isolates
+//                                 (`peer`, reached only through h.peer(), production
+//                                 cache lifetimes) to prove read-your-writes across
+//                                 isolates
 //   *.dofail.test    -> "dofail": real KV, but every Durable Object call fails
 //   *.count.test     -> "count":  prod cache lifetimes; its KV logs every read
 //
@@ -182,7 +183,7 @@ export async function start({ sentryDsn } = {}) {
       { name: "counting-kv", modules: true, script: countingKv, kvNamespaces: ["COUNTED"] },
       redirectorWorker("redirector-ryw", "ryw", { routes: ["*ryw.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
       redirectorWorker("redirector-pair", "pair", { routes: ["*pair.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
-      redirectorWorker("redirector-pair-peer", "pair", { laggy: true, durable: false, vars: { ROUTE_CACHE_TTL_MS: "0" } }),
+      redirectorWorker("redirector-pair-peer", "pair", { laggy: true, durable: false }),
       redirectorWorker("redirector-dofail", "dofail", { routes: ["*dofail.test/*"], failDo: true, vars: { ADMIN_TOKEN } }),
       { name: "laggy-kv", modules: true, script: laggyKv, kvNamespaces: ["INNER"] },
       { name: "failing-do", modules: true, script: failingDurableObjects },

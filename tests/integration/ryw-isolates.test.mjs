@@ -1,7 +1,7 @@
 // Read-your-writes across the isolates of one location (docs/strong-routes.md): the
-// "pair" environment has a writer and a second isolate (the peer, no isolate cache)
-// sharing a KV that shows every write only after 60 s and one Cache API. Its own
-// Miniflare, so the location starts with no recent write.
+// "pair" environment has a writer and a second isolate (the peer, with production
+// cache lifetimes) sharing a KV that shows every write only after 60 s and one Cache
+// API. Its own Miniflare, so the location starts with no recent write.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { start } from "./harness.mjs";
@@ -32,9 +32,10 @@ test("a new link is served at once by another isolate, even one that saw no rece
   assert.equal(res.headers.get("location"), "https://example.com/fresh");
 });
 
-test("updates and deletes reach another isolate within MARKER_FRESH_MS", async () => {
+test("updates and deletes reach another isolate within MARKER_FRESH_MS, even a record it has cached", async () => {
   await h.laggyInner.put("go.pair.test/moving", JSON.stringify("https://example.com/v1"));
   assert.equal((await h.peer(`${base}/moving`)).headers.get("location"), "https://example.com/v1");
+  assert.equal((await h.peer(`${base}/moving`)).headers.get("location"), "https://example.com/v1", "now cached");
   await h.admin("PUT", route("go.pair.test/moving"), { body: "https://example.com/v2", base });
   assert.equal((await h.fetch(`${base}/moving`)).headers.get("location"), "https://example.com/v2", "the writer at once");
   await sleep(MARKER_FRESH_MS + 50);
