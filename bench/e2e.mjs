@@ -1,8 +1,16 @@
 // End-to-end benchmark in workerd, Miniflare driven directly (no wrangler proxy).
 // Workers: (a) the built Rust worker, (b) bench/kv-redirect.js, (b') the same plus the
-// read-your-writes check (bench/kv-redirect-ryw.js), (c) bench/static-302.js.
-// Local KV (persisted under target/bench) is seeded once with BENCH_LINKS links; wrk
-// drives each worker on loopback in turn, for each workload. Prints JSON.
+// read-your-writes check (bench/kv-redirect-ryw.js), (c) bench/static-302.js, (d)
+// bench/wasm-302 (the smallest workers-rs worker: the floor of any Rust worker).
+// Local KV (persisted under target/bench) is seeded once with BENCH_LINKS links. For
+// each worker in turn and each workload:
+//   * throughput: wrk, closed loop, BENCH_CONNECTIONS connections (wrk's latency
+//     figures are not used: on this machine they break Little's law, see
+//     docs/performance.md);
+//   * latency: oha at one fixed offered rate for every worker (half of what (b)
+//     sustained on that workload in this run), with coordinated-omission correction,
+//     so p50/p99 compare service times at equal load, not queue lengths.
+// Prints JSON.
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -37,7 +45,12 @@ function worker(kind) {
       { name: "discard-clicks", modules: true, script: discardClicks },
     ];
   }
-  const script = { "js-kv": "bench/kv-redirect.js", "js-kv-ryw": "bench/kv-redirect-ryw.js", static: "bench/static-302.js" }[kind];
+  const script = {
+    "js-kv": "bench/kv-redirect.js",
+    "js-kv-ryw": "bench/kv-redirect-ryw.js",
+    static: "bench/static-302.js",
+    "wasm-302": "bench/wasm-302/build/index.js",
+  }[kind];
   return [{ ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } }];
 }
 
@@ -71,16 +84,37 @@ async function seed() {
 function wrk(url, hot) {
   const out = execFileSync(
     "wrk",
-    ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency", "-s", path.join(ROOT, "bench/paths.lua"), url],
+    ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "-s", path.join(ROOT, "bench/paths.lua"), url],
     { env: { ...process.env, BENCH_LINKS: String(LINKS), BENCH_HOT: String(hot) }, encoding: "utf8" },
   );
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
-  const ms = (label) => {
-    const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
-  };
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, p50_ms: ms(50), p99_ms: ms(99), errors: non2xx };
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]), errors: non2xx };
+}
+
+// The same mix as bench/paths.lua, as a URL list oha draws from at random.
+function urlFile(url, hot) {
+  const file = path.join(ROOT, `target/bench/urls-${hot}.txt`);
+  const lines = [];
+  const pick = (n) => Math.floor(Math.random() * n);
+  for (let i = 0; i < 100_000; i++) {
+    const n = hot > 0 && Math.random() < 0.9 ? pick(hot) : pick(LINKS);
+    lines.push(new URL(`/l/${n}?utm_source=bench`, url).href);
+  }
+  writeFileSync(file, lines.join("\n") + "\n");
+  return file;
+}
+
+function oha(url, hot, rate) {
+  const out = execFileSync(
+    "oha",
+    ["-q", String(rate), "--latency-correction", "-z", `${SECONDS}s`, "-c", String(CONNECTIONS), "--no-tui",
+      "--output-format", "json", "--redirect", "0", "--urls-from-file", urlFile(url, hot)],
+    { encoding: "utf8", maxBuffer: 1 << 28 },
+  );
+  const r = JSON.parse(out);
+  const codes = r.statusCodeDistribution ?? {};
+  const errors = Object.entries(codes).filter(([code]) => code !== "302").reduce((n, [, c]) => n + c, 0);
+  return { rate, p50_ms: r.latencyPercentiles.p50 * 1000, p99_ms: r.latencyPercentiles.p99 * 1000, errors };
 }
 
 async function startupMs(kind) {
@@ -99,7 +133,9 @@ await seed();
 const workloads = Object.fromEntries(
   Object.entries({ skewed: 1000, uniform: 0 }).filter(([name]) => !process.env.BENCH_WORKLOADS || process.env.BENCH_WORKLOADS.split(",").includes(name)),
 );
-const kinds = (process.env.BENCH_KINDS ?? "rust,js-kv,js-kv-ryw,static").split(",");
+// (b) first: its throughput sets the offered rate of the latency runs.
+const kinds = (process.env.BENCH_KINDS ?? "js-kv,rust,js-kv-ryw,static,wasm-302").split(",");
+const rates = {};
 const results = {};
 for (const kind of kinds) {
   const { mf, url } = await startWorker(kind);
@@ -108,8 +144,15 @@ for (const kind of kinds) {
   if (probe.status !== 302) throw new Error(`${kind}: probe answered ${probe.status}`);
   wrk(url, 1000);
   results[kind] = {};
-  for (const [name, hot] of Object.entries(workloads)) results[kind][name] = wrk(url, hot);
+  for (const [name, hot] of Object.entries(workloads)) {
+    const throughput = wrk(url, hot);
+    rates[name] ??= Math.max(100, Math.round(throughput.rps / 2 / 100) * 100);
+    const latency = oha(url, hot, rates[name]);
+    results[kind][name] = { rps: throughput.rps, errors: throughput.errors + latency.errors, rate: latency.rate, p50_ms: latency.p50_ms, p99_ms: latency.p99_ms };
+  }
   await mf.dispose();
 }
-const startup = process.env.BENCH_KINDS ? {} : { rust: await startupMs("rust"), static: await startupMs("static") };
-console.log(JSON.stringify({ links: LINKS, seconds: SECONDS, connections: CONNECTIONS, results, startup_ms: startup }, null, 2));
+const startup = process.env.BENCH_KINDS
+  ? {}
+  : { rust: await startupMs("rust"), static: await startupMs("static"), "wasm-302": await startupMs("wasm-302") };
+console.log(JSON.stringify({ links: LINKS, seconds: SECONDS, connections: CONNECTIONS, rates, results, startup_ms: startup }, null, 2));

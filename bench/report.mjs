@@ -27,12 +27,21 @@ const size = {
 const kvReads = JSON.parse(readFileSync(`${dir}/kv-reads.json`, "utf8"));
 const e2e = JSON.parse(readFileSync(`${dir}/e2e.json`, "utf8"));
 const r = e2e.results;
+const KINDS = [
+  ["rust", "(a) this worker"],
+  ["js-kv", "(b) JS KV redirect"],
+  ["js-kv-ryw", "(b') (b) + RYW check"],
+  ["static", "(c) static JS 302"],
+  ["wasm-302", "(d) smallest Rust 302"],
+];
 const ratios = {};
 for (const w of Object.keys(r.rust)) {
   ratios[w] = {
     a_over_b: r.rust[w].rps / r["js-kv"][w].rps,
     a_over_b_ryw: r.rust[w].rps / r["js-kv-ryw"][w].rps,
     a_over_c: r.rust[w].rps / r.static[w].rps,
+    d_over_c: r["wasm-302"][w].rps / r.static[w].rps,
+    a_over_d: r.rust[w].rps / r["wasm-302"][w].rps,
     p99_a_ms: r.rust[w].p99_ms,
     p99_b_ms: r["js-kv"][w].p99_ms,
   };
@@ -43,15 +52,19 @@ writeFileSync(`${dir}/report.json`, JSON.stringify(report, null, 2));
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 console.log("\n## Native core (criterion, ns per lookup)");
 for (const [k, v] of Object.entries(native)) console.log(`  ${k.padEnd(24)} ${f(v, 1)}`);
-console.log(`\n## End to end (workerd via Miniflare, ${e2e.links} links, wrk ${e2e.connections} connections, ${e2e.seconds} s)`);
-console.log("  workload  worker   req/s    p50 ms  p99 ms");
+console.log(`\n## End to end (workerd via Miniflare, ${e2e.links} links, ${e2e.connections} connections, ${e2e.seconds} s per run)`);
+console.log("  req/s: wrk, closed loop; p50/p99: oha at the fixed offered rate shown (half of (b)'s req/s)");
+console.log("  workload  worker                   req/s   rate   p50 ms  p99 ms");
 for (const w of Object.keys(r.rust)) {
-  for (const k of ["rust", "js-kv", "js-kv-ryw", "static"]) {
-    const x = r[k][w];
-    console.log(`  ${w.padEnd(9)} ${k.padEnd(9)} ${f(x.rps).padStart(7)} ${f(x.p50_ms, 2).padStart(8)} ${f(x.p99_ms, 1).padStart(7)}`);
+  for (const [k, label] of KINDS) {
+    const x = r[k]?.[w];
+    if (!x) continue;
+    console.log(`  ${w.padEnd(9)} ${label.padEnd(22)} ${f(x.rps).padStart(7)} ${f(x.rate).padStart(6)} ${f(x.p50_ms, 2).padStart(8)} ${f(x.p99_ms, 1).padStart(7)}`);
   }
-  console.log(`  ${w.padEnd(9)} (a)/(b) = ${f(ratios[w].a_over_b, 2)}   (a)/(b') = ${f(ratios[w].a_over_b_ryw, 2)}   (a)/(c) = ${f(ratios[w].a_over_c, 2)}`);
+  const q = ratios[w];
+  console.log(`  ${w.padEnd(9)} (a)/(b) = ${f(q.a_over_b, 2)}   (a)/(b') = ${f(q.a_over_b_ryw, 2)}   (a)/(c) = ${f(q.a_over_c, 2)}   (d)/(c) = ${f(q.d_over_c, 2)}   (a)/(d) = ${f(q.a_over_d, 2)}`);
 }
-console.log(`\n## Fresh isolate: first response ${f(e2e.startup_ms.rust)} ms (this worker) vs ${f(e2e.startup_ms.static)} ms (static JS), Miniflare start included`);
+const st = e2e.startup_ms;
+console.log(`\n## Fresh isolate: first response ${f(st.rust)} ms (this worker), ${f(st["wasm-302"])} ms (smallest Rust), ${f(st.static)} ms (static JS); Miniflare start included`);
 console.log(`## Size: upload ${size.upload_kib} KiB / gzip ${size.upload_gzip_kib} KiB; wasm ${size.wasm_bytes} B / gzip ${size.wasm_gzip_bytes} B`);
 console.log(`## KV reads per request: ${JSON.stringify(kvReads)}`);

@@ -1,5 +1,5 @@
 // KV reads per request, counted at the binding: the isolate cache and KV cacheTtl at
-// work with production lifetimes (links 5 s, rule arrays 30 s).
+// work with production lifetimes (links 15 s, rule arrays 30 s).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { start } from "./harness.mjs";
