@@ -24,6 +24,7 @@
 //!   shows a write the isolate has not seen, the whole cache is dropped, so an update
 //!   or delete reaches every isolate of the location within that second.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -40,13 +41,23 @@ pub const LINK_CACHE_MAX_ENTRIES: usize = 10_000;
 /// Most rule-array keys kept per isolate.
 pub const RULE_CACHE_MAX_ENTRIES: usize = 1024;
 
-/// A map whose entries expire `ttl_ms` after insertion. When full, expired entries
-/// are dropped, and if that is not enough, everything (simple, and bounded).
+/// A map whose entries expire `ttl_ms` after insertion, bounded in size. When it is
+/// full, a sweep keeps only the live entries read since the previous sweep (a
+/// one-bit clock, so a burst of one-off keys cannot push out the hot set) and, if
+/// that is still too many, drops everything.
 #[derive(Debug)]
 pub struct TtlCache<V> {
     ttl_ms: i64,
     max_entries: usize,
-    entries: HashMap<String, (i64, V)>,
+    entries: HashMap<String, Entry<V>>,
+}
+
+#[derive(Debug)]
+struct Entry<V> {
+    at: i64,
+    /// Read since the last sweep.
+    used: Cell<bool>,
+    value: V,
 }
 
 impl<V: Clone> TtlCache<V> {
@@ -56,8 +67,12 @@ impl<V: Clone> TtlCache<V> {
 
     /// The value for `key` if it is younger than the lifetime.
     pub fn get(&self, key: &str, now_ms: i64) -> Option<V> {
-        let (at, value) = self.entries.get(key)?;
-        (now_ms >= *at && now_ms - at < self.ttl_ms).then(|| value.clone())
+        let entry = self.entries.get(key)?;
+        if now_ms < entry.at || now_ms - entry.at >= self.ttl_ms {
+            return None;
+        }
+        entry.used.set(true);
+        Some(entry.value.clone())
     }
 
     pub fn insert(&mut self, key: &str, value: V, now_ms: i64) {
@@ -66,12 +81,12 @@ impl<V: Clone> TtlCache<V> {
         }
         if self.entries.len() >= self.max_entries && !self.entries.contains_key(key) {
             let ttl = self.ttl_ms;
-            self.entries.retain(|_, (at, _)| now_ms - *at < ttl);
+            self.entries.retain(|_, e| now_ms >= e.at && now_ms - e.at < ttl && e.used.replace(false));
             if self.entries.len() >= self.max_entries {
                 self.entries.clear();
             }
         }
-        self.entries.insert(key.to_string(), (now_ms, value));
+        self.entries.insert(key.to_string(), Entry { at: now_ms, used: Cell::new(false), value });
     }
 
     pub fn invalidate(&mut self, key: &str) {
@@ -170,5 +185,27 @@ mod tests {
         let mut off: TtlCache<u8> = TtlCache::new(0, 4);
         off.insert("k", 1, 0);
         assert!(off.is_empty(), "lifetime 0 disables the cache");
+    }
+
+    #[test]
+    fn a_full_cache_keeps_what_was_read_since_the_last_sweep() {
+        let mut cache: TtlCache<u8> = TtlCache::new(1000, 4);
+        for (i, key) in ["hot", "a", "b", "c"].into_iter().enumerate() {
+            cache.insert(key, i as u8, 0);
+        }
+        assert_eq!(cache.get("hot", 10), Some(0));
+        cache.insert("d", 9, 20);
+        assert_eq!(cache.get("hot", 30), Some(0), "read since the last sweep: kept");
+        assert_eq!((cache.get("a", 30), cache.get("b", 30), cache.get("c", 30)), (None, None, None));
+        assert_eq!(cache.get("d", 30), Some(9));
+        // Every entry read: nothing to choose, everything goes.
+        for key in ["x", "y"] {
+            cache.insert(key, 1, 40);
+            cache.get(key, 41);
+        }
+        cache.get("d", 41);
+        cache.get("hot", 41);
+        cache.insert("z", 2, 50);
+        assert_eq!(cache.len(), 1);
     }
 }
