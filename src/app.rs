@@ -82,8 +82,12 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     let header = |name: &str| headers.get(name).ok().flatten();
     let (referer, user_agent, accept_language, cookie) =
         (header("referer"), header("user-agent"), header("accept-language"), header("cookie"));
+    // Only the reserved paths (admin, explain) use these two; any spelling of such a
+    // path that this test misses is refused there for want of a token (fails closed).
+    let reserved = url.path().contains("redirector");
+    let reserved_header = |name: &str| if reserved { header(name) } else { None };
     let (client_ip, authorization, explain_country) =
-        (header("cf-connecting-ip"), header("authorization"), header("x-redirector-country"));
+        (header("cf-connecting-ip"), reserved_header("authorization"), reserved_header("x-redirector-country"));
     let [country, colo] = cf_strings(&req, ["country", "colo"]);
     let facts = RequestFacts {
         method: &method,

@@ -4,7 +4,6 @@
 //! crate's `Response` would be converted into one anyway.
 
 use redirector_core::reply::Reply;
-use wasm_bindgen::JsValue;
 use worker::web_sys::{Headers, Response, ResponseInit};
 use worker::Result;
 
@@ -17,5 +16,5 @@ pub fn to_response(reply: Reply) -> Result<Response> {
     init.set_status(reply.status);
     init.set_headers(&headers);
     let body = (!reply.body.is_empty()).then_some(reply.body.as_str());
-    Ok(Response::new_with_opt_str_and_init(body, &init).map_err(JsValue::from)?)
+    Ok(Response::new_with_opt_str_and_init(body, &init)?)
 }
