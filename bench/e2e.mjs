@@ -1,6 +1,6 @@
 // End-to-end benchmark in workerd, Miniflare driven directly (no wrangler proxy).
-// Workers: (a) the built Rust worker, (b) bench/kv-redirect.js, (b') the same plus the
-// read-your-writes check (bench/kv-redirect-ryw.js), (c) bench/static-302.js, (d)
+// Workers: (a) the built Rust worker, (b) bench/kv-redirect.js, (b') the same plus a
+// pin lookup per KV read (bench/kv-redirect-ryw.js), (c) bench/static-302.js, (d)
 // bench/wasm-302 (the smallest workers-rs worker: the floor of any Rust worker).
 // Local KV (persisted under target/bench) is seeded once with BENCH_LINKS links. For
 // each worker in turn and each workload:

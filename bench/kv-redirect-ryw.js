@@ -1,6 +1,7 @@
-// Baseline (b'): bench/kv-redirect.js plus the read-your-writes check this worker
-// makes on every KV read (a Cache API lookup in parallel with the KV get, see
-// src/ryw.rs), so the cost of that check can be told apart from the cost of wasm.
+// Baseline (b'): bench/kv-redirect.js plus a read-your-writes pin lookup next to every
+// KV read (a Cache API lookup in parallel with the KV get), the design this worker
+// used before its per-isolate write marker (core/src/ryw.rs): it shows what that
+// per-read check costs on its own, apart from the cost of wasm.
 import baseline from "./kv-redirect.js";
 
 const PIN = "https://ryw.redirector.invalid/bench/";

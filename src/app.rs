@@ -8,7 +8,7 @@ use redirector_core::cache::{IsolateCache, LINK_CACHE_TTL_MS, RULE_CACHE_TTL_MS}
 use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
 use wasm_bindgen::JsValue;
 use url::Url;
-use worker::{console_error, wasm_bindgen_futures, web_sys, Context, Date, Env, Result};
+use worker::{console_error, wasm_bindgen_futures, web_sys, Context, Env, Result};
 
 use crate::bindings::Bindings;
 use crate::store::EdgeStore;
@@ -25,6 +25,8 @@ struct Isolate {
     bindings: Bindings,
     settings: Settings,
     cache: Rc<RefCell<IsolateCache>>,
+    /// KV and the Durable Object behind the core's store seam (`None` without KV).
+    store: Option<EdgeStore>,
 }
 
 impl Isolate {
@@ -44,7 +46,8 @@ impl Isolate {
         // Lifetimes from the ROUTE_CACHE_TTL_MS and RULES_CACHE_TTL_MS vars if set.
         let ms = |name, default| var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default);
         let cache = IsolateCache::new(ms("ROUTE_CACHE_TTL_MS", LINK_CACHE_TTL_MS), ms("RULES_CACHE_TTL_MS", RULE_CACHE_TTL_MS));
-        Isolate { bindings, settings, cache: Rc::new(RefCell::new(cache)) }
+        let store = bindings.kv.clone().map(|kv| EdgeStore { env: bindings.env.clone(), kv, route_do: bindings.route_do.clone() });
+        Isolate { bindings, settings, cache: Rc::new(RefCell::new(cache)), store }
     }
 }
 
@@ -71,7 +74,8 @@ fn var(env: &Env, name: &str) -> Option<String> {
 }
 
 pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
-    let started = Date::now().as_millis();
+    // js_sys's static Date.now(): worker's Date::now() allocates a Date object.
+    let started = js_sys::Date::now() as u64;
     let isolate = Isolate::get(&env);
     let (bindings, settings) = (&isolate.bindings, &isolate.settings);
     let url = Url::parse(&req.url())?;
@@ -110,9 +114,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
         explain: settings.explain_access(),
         admin_token: settings.admin_token.as_deref(),
     };
-    let store = bindings.kv.clone().map(|kv| EdgeStore { env: bindings.env.clone(), kv, route_do: bindings.route_do.clone() });
-
-    let mut handled = handle(&url, &facts, store.as_ref(), &isolate.cache, &deployment).await;
+    let mut handled = handle(&url, &facts, isolate.store.as_ref(), &isolate.cache, &deployment).await;
 
     if let Some(fault) = &handled.fault {
         console_error!("[{}] {} {}: {fault}", bindings.env, method, url);
@@ -127,7 +129,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
             reporter.report(&ctx, RELEASE, fault);
         }
     }
-    handled.click.latency_ms = Date::now().as_millis().saturating_sub(started) as f64;
+    handled.click.latency_ms = (js_sys::Date::now() as u64).saturating_sub(started) as f64;
     clicks::write(bindings.clicks.as_ref(), &handled.click);
     respond::to_response(handled.reply)
 }
