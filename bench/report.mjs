@@ -1,5 +1,5 @@
 // Prints the benchmark summary from target/bench/* and writes report.json.
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const dir = "target/bench";
@@ -25,12 +25,16 @@ const size = {
   wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
 };
 const kvReads = JSON.parse(readFileSync(`${dir}/kv-reads.json`, "utf8"));
-const e2e = JSON.parse(readFileSync(`${dir}/e2e.json`, "utf8"));
+const runs = readdirSync(dir)
+  .filter((f) => /^e2e-\d+\.json$/.test(f))
+  .sort((x, y) => Number(x.match(/\d+/)[0]) - Number(y.match(/\d+/)[0]))
+  .map((f) => JSON.parse(readFileSync(`${dir}/${f}`, "utf8")));
+const e2e = runs[runs.length - 1];
 const r = e2e.results;
 const KINDS = [
   ["rust", "(a) this worker"],
   ["js-kv", "(b) JS KV redirect"],
-  ["js-kv-ryw", "(b') (b) + RYW check"],
+  ["js-kv-ryw", "(b') (b) + pin per read"],
   ["static", "(c) static JS 302"],
   ["wasm-302", "(d) smallest Rust 302"],
 ];
@@ -46,7 +50,12 @@ for (const w of Object.keys(r.rust)) {
     p99_b_ms: r["js-kv"][w].p99_ms,
   };
 }
-const report = { native_ns: native, size, kv_reads: kvReads, e2e, ratios };
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+const perRun = runs.map((run) => Object.fromEntries(Object.keys(run.results.rust).map((w) => {
+  const x = (k) => run.results[k][w];
+  return [w, { a_over_b: x("rust").rps / x("js-kv").rps, a_over_c: x("rust").rps / x("static").rps, p99_a_ms: x("rust").p99_ms, p99_b_ms: x("js-kv").p99_ms }];
+})));
+const report = { native_ns: native, size, kv_reads: kvReads, e2e, ratios, runs: perRun };
 writeFileSync(`${dir}/report.json`, JSON.stringify(report, null, 2));
 
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
@@ -63,6 +72,14 @@ for (const w of Object.keys(r.rust)) {
   }
   const q = ratios[w];
   console.log(`  ${w.padEnd(9)} (a)/(b) = ${f(q.a_over_b, 2)}   (a)/(b') = ${f(q.a_over_b_ryw, 2)}   (a)/(c) = ${f(q.a_over_c, 2)}   (d)/(c) = ${f(q.d_over_c, 2)}   (a)/(d) = ${f(q.a_over_d, 2)}`);
+}
+if (runs.length > 1) {
+  console.log(`\n## ${runs.length} runs (the table above is the last)`);
+  for (const w of Object.keys(perRun[0])) {
+    const each = (k) => perRun.map((r) => f(r[w][k], 2)).join(" ");
+    console.log(`  ${w.padEnd(9)} (a)/(b): ${each("a_over_b")} (median ${f(median(perRun.map((r) => r[w].a_over_b)), 2)})   (a)/(c): ${each("a_over_c")}`);
+    console.log(`  ${w.padEnd(9)} p99 (a) vs (b) ms: ${perRun.map((r) => `${f(r[w].p99_a_ms)}/${f(r[w].p99_b_ms)}`).join(" ")}`);
+  }
 }
 const st = e2e.startup_ms;
 console.log(`\n## Fresh isolate: first response ${f(st.rust)} ms (this worker), ${f(st["wasm-302"])} ms (smallest Rust), ${f(st.static)} ms (static JS); Miniflare start included`);
