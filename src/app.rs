@@ -140,7 +140,9 @@ async fn body_text(req: &web_sys::Request) -> Option<String> {
 }
 
 /// String properties of `request.cf`, each `None` when absent (locally and in tests
-/// that do not set it). `cf` is read once: the runtime builds it on every access.
+/// that do not set it). Read once per request, here only: the runtime builds the
+/// whole object on the first access, the costliest single step of a request
+/// (docs/performance.md).
 pub fn cf_strings<const N: usize>(req: &web_sys::Request, names: [&str; N]) -> [Option<String>; N] {
     let cf = js_sys::Reflect::get(req, &JsValue::from_str("cf")).ok().filter(|cf| cf.is_object());
     names.map(|name| cf.as_ref().and_then(|cf| js_sys::Reflect::get(cf, &JsValue::from_str(name)).ok()?.as_string()))

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | [`bindings`] | `ENVIRONMENT` var | picks `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>`, `CLICKS_<ENV>` |
 //! | [`store`] | `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>` | [`redirector_core::store::RouteStore`]: KV reads, strong clicks and admin writes via the DO |
-//! | [`ryw`] | Cache API | read-your-writes pins in the location of an admin write |
+//! | [`ryw`] | Cache API | read-your-writes pins and the write marker in the location of an admin write |
 //! | [`sentry`] | `SENTRY_DSN` secret | fault events to Sentry, from `ctx.waitUntil` |
 //! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
 //! | [`respond`] | - | turns a core [`redirector_core::reply::Reply`] into a `Response` |
@@ -41,7 +41,7 @@ fn start() {
 }
 
 // The raw `web_sys::Request`: `worker::Request` would read the method, URL, headers
-// and `cf` up front on every request, and `cf` is rebuilt by the runtime on each read.
+// and `cf` up front on every request, and `app` reads `cf` itself (it is costly).
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     app::serve(req, env, ctx).await

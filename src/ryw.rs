@@ -6,7 +6,7 @@
 //! write and written it through to KV, the worker that served the admin request puts
 //! the new value (or a tombstone) into this location's Cache API for [`TTL_SECS`],
 //! longer than KV needs to catch up, and stamps the location's write *marker* with
-//! the time. Isolates read the marker about once a second ([`last_write`]) and KV
+//! the time. Isolates read the marker about twice a second ([`last_write`]) and KV
 //! reads made by [`crate::store`] check pins when told to; the rules, and what they
 //! promise, are [`redirector_core::ryw`]'s. Other locations see a write when KV
 //! propagates.
@@ -21,7 +21,7 @@ use worker::{console_error, Cache, Date, Headers, Response, ResponseBuilder};
 /// How long a write is pinned in this location, in seconds.
 pub const TTL_SECS: i64 = PIN_TTL_MS / 1000;
 const TOMBSTONE: &str = "deleted";
-/// The marker's cache key (a key of its own: no route key starts with `~`).
+/// The marker's cache key: not a route key (those contain a `/` or start with `rules:`).
 const MARKER_KEY: &str = "~last-write";
 
 /// The time of this location's latest admin write, from its marker (`None`: none
