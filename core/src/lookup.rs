@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use futures_util::future::join;
 use serde::Serialize;
 
 use crate::cache::{CachedLink, IsolateCache};
@@ -72,7 +73,31 @@ pub fn step_key(i: usize, host: &str, path: &str) -> String {
 /// Run the lookup steps against `store` (through the isolate `cache`) at `now_ms`.
 /// With `trace`, every step taken is recorded for explain (ordinary requests pass
 /// `None` and pay nothing for it).
+///
+/// When the isolate's view of the location's latest admin write is due for a re-read
+/// ([`crate::ryw`]): while the view is still fresh, the read runs alongside the steps
+/// (no added latency) and is applied after them; once it is stale (after an idle
+/// spell), the read comes first, so the cache is never trusted on a stale view.
 pub async fn lookup<S: RouteStore>(
+    store: &S,
+    cache: &RefCell<IsolateCache>,
+    host: &str,
+    path: &str,
+    now_ms: i64,
+    trace: Option<&mut Vec<Step>>,
+) -> Result<Option<Found>, Error> {
+    let due = cache.borrow_mut().marker.refresh_due(now_ms);
+    match due {
+        Refresh::No => steps(store, cache, host, path, now_ms, trace).await,
+        Refresh::Ahead => join(steps(store, cache, host, path, now_ms, trace), read_marker(store, cache, now_ms)).await.0,
+        Refresh::Now => {
+            read_marker(store, cache, now_ms).await;
+            steps(store, cache, host, path, now_ms, trace).await
+        }
+    }
+}
+
+async fn steps<S: RouteStore>(
     store: &S,
     cache: &RefCell<IsolateCache>,
     host: &str,
@@ -80,7 +105,6 @@ pub async fn lookup<S: RouteStore>(
     now_ms: i64,
     mut trace: Option<&mut Vec<Step>>,
 ) -> Result<Option<Found>, Error> {
-    sync_writes(store, cache, now_ms).await;
     let tracing = trace.is_some();
     for (i, step) in STEPS.into_iter().enumerate() {
         let key = step_key(i, host, path);
@@ -115,12 +139,9 @@ pub async fn lookup<S: RouteStore>(
     Ok(None)
 }
 
-/// Bring the isolate's view of the location's latest admin write up to date when it
-/// is due ([`crate::ryw`]); a write the isolate had not seen drops its cache.
-async fn sync_writes<S: RouteStore>(store: &S, cache: &RefCell<IsolateCache>, now_ms: i64) {
-    if cache.borrow_mut().marker.refresh_due(now_ms) == Refresh::No {
-        return;
-    }
+/// Read the location's write marker and apply it: a write this isolate had not seen
+/// drops its cache.
+async fn read_marker<S: RouteStore>(store: &S, cache: &RefCell<IsolateCache>, now_ms: i64) {
     let seen = store.last_write().await;
     let mut cache = cache.borrow_mut();
     match seen {

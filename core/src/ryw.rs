@@ -6,9 +6,10 @@
 //! `docs/strong-routes.md`), and stamps one location-wide *marker* with the time of
 //! the write. Each isolate keeps a [`WriteMarker`] in its cache
 //! ([`crate::cache::IsolateCache`]): what it last learned from the marker, re-read
-//! through [`crate::store::RouteStore::last_write`] when it is older than half of
-//! [`MARKER_FRESH_MS`] (by one request at a time, ahead of expiry) and before anything
-//! else when it is older than that (after an idle spell). Then:
+//! through [`crate::store::RouteStore::last_write`] once it is older than half of
+//! [`MARKER_FRESH_MS`] (by one request at a time, alongside that request's lookup, so
+//! it adds no latency), and before the lookup when it is older than that (after an
+//! idle spell: the cache is never trusted on a stale view). Then:
 //!
 //! * a marker showing a write this isolate has not seen yet **drops the isolate's
 //!   cache** (writes are rare; the hot set is read again once);

@@ -381,11 +381,28 @@ fn an_update_elsewhere_in_the_location_reaches_a_cached_hit_within_a_second() {
     // The view read at 0 is trusted for half a second: the cached record still answers.
     let before = get_at(&store, &cache, url, MARKER_FRESH_MS / 2 - 1);
     assert_eq!(before.reply.get("location"), Some("https://shop.example.com/sale?src=go"));
-    // Then the marker is re-read, shows a write this isolate has not seen: cache dropped,
-    // and the KV read checks the pin.
-    let after = get_at(&store, &cache, url, MARKER_FRESH_MS / 2);
+    // Then the marker is re-read alongside a request (which still answers from the
+    // fresh view); it shows a write this isolate has not seen, so the cache is dropped
+    // and the next request's KV read checks the pin.
+    let during = get_at(&store, &cache, url, MARKER_FRESH_MS / 2);
+    assert_eq!(during.reply.get("location"), Some("https://shop.example.com/sale?src=go"));
+    let after = get_at(&store, &cache, url, MARKER_FRESH_MS / 2 + 1);
     assert_eq!(after.reply.get("location"), Some("https://example.com/v2"));
     assert_eq!(store.checks.borrow().last(), Some(&PinCheck::Always));
+}
+
+#[test]
+fn after_an_idle_spell_the_marker_is_read_before_the_cache_is_trusted() {
+    use redirector_core::ryw::MARKER_FRESH_MS;
+    let store = location();
+    let cache = RefCell::new(IsolateCache::default());
+    let url = "https://go.example.com/summer";
+    get_at(&store, &cache, url, 0);
+    store.pins.borrow_mut().insert("go.example.com/summer".into(), Some(r#""https://example.com/v2""#.into()));
+    store.last_write.set(Some(100));
+    // No request for longer than the view stays fresh: the next one reads it first.
+    let h = get_at(&store, &cache, url, 2 * MARKER_FRESH_MS);
+    assert_eq!(h.reply.get("location"), Some("https://example.com/v2"));
 }
 
 #[test]
