@@ -311,26 +311,16 @@ fn repeat_hits_and_misses_come_from_the_isolate_cache() {
 
 #[test]
 fn a_cached_miss_sees_a_read_your_writes_pin() {
-    struct Pinned(FakeStore);
-    impl RouteStore for Pinned {
-        async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
-            self.0.get(key, pins).await
-        }
-        async fn pinned(&self, key: &str) -> Option<Option<String>> {
-            self.0.authority.borrow().get(key).cloned()
-        }
-    }
-    let store = Pinned(routes());
+    let store = location();
     let cache = RefCell::new(IsolateCache::default());
-    let bindings = vec![];
-    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
-    let url = Url::parse("https://go.example.com/brand-new").unwrap();
-    let at = |now_ms| RequestFacts { method: "GET", now_ms, ..RequestFacts::default() };
-    assert_eq!(block_on(handle(&url, &at(0), Some(&store), &cache, &dep)).reply.status, 404);
+    let url = "https://go.example.com/brand-new";
+    assert_eq!(get_at(&store, &cache, url, 0).reply.status, 404);
+    let reads = store.checks.borrow().len();
     // another isolate in this location writes the link and pins it
-    store.0.authority.borrow_mut().insert("go.example.com/brand-new".into(), Some(r#""https://example.com/new""#.into()));
-    let h = block_on(handle(&url, &at(1), Some(&store), &cache, &dep));
+    store.pins.borrow_mut().insert("go.example.com/brand-new".into(), Some(r#""https://example.com/new""#.into()));
+    let h = get_at(&store, &cache, url, 1);
     assert_eq!(h.reply.get("location"), Some("https://example.com/new"));
+    assert_eq!(store.checks.borrow().len(), reads, "answered from the cached miss and its pin, no KV read");
 }
 
 /// A location with pins and a write marker, as another isolate's admin write leaves

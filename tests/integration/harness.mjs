@@ -36,6 +36,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLICK_TAG = "__click__ ";
 const KV_READ_TAG = "__kvread__ ";
+const KV_OPTIONS_TAG = "__kvopts__ ";
 export const EDGE_EXPLAIN_TOKEN = "test-explain-token";
 export const ADMIN_TOKEN = "test-admin-token";
 const LAG_MS = 60_000;
@@ -106,6 +107,7 @@ export default function (env) {
   return {
     get(key, options) {
       console.log(${JSON.stringify(KV_READ_TAG)} + key);
+      console.log(${JSON.stringify(KV_OPTIONS_TAG)} + JSON.stringify(options ?? null));
       return env.COUNTED.get(key, options);
     },
     put: (key, value, options) => env.COUNTED.put(key, value, options),
@@ -157,11 +159,14 @@ export async function start({ sentryDsn } = {}) {
   const sentry = sentryDsn ? { SENTRY_DSN: sentryDsn, SENTRY_ENVIRONMENT: "local-test" } : {};
   const points = [];
   const kvReads = [];
+  const kvReadOptions = [];
   const waiters = [];
   const onLog = ({ message }) => {
     for (const line of String(message).split("\n")) {
       const read = line.indexOf(KV_READ_TAG);
       if (read >= 0) kvReads.push(line.slice(read + KV_READ_TAG.length));
+      const opts = line.indexOf(KV_OPTIONS_TAG);
+      if (opts >= 0) kvReadOptions.push(JSON.parse(line.slice(opts + KV_OPTIONS_TAG.length)));
       const at = line.indexOf(CLICK_TAG);
       if (at < 0) continue;
       points.push(JSON.parse(line.slice(at + CLICK_TAG.length)));
@@ -228,6 +233,8 @@ export async function start({ sentryDsn } = {}) {
     countedKv: await mf.getKVNamespace("COUNTED", "counting-kv"),
     /** KV reads made through the counting worker (*.count.test) so far. */
     kvReads,
+    /** The options of each of those reads (same order). */
+    kvReadOptions,
     laggyInner,
     /** Call the admin API of the worker at `base` (default the local one). */
     admin(method, path, { body, token = ADMIN_TOKEN, base = "https://go.example.com" } = {}) {

@@ -7,7 +7,7 @@ import { start } from "./harness.mjs";
 let h;
 before(async () => {
   h = await start();
-  await h.seed({ "a.count.test/hit": "https://example.com/hit", "*/any": "https://example.com/any" }, h.countedKv);
+  await h.seed({ "a.count.test/hit": "https://example.com/hit", "*/any": "https://example.com/any", "c.count.test/ttl": "https://example.com/ttl" }, h.countedKv);
 });
 after(() => h.close());
 
@@ -27,6 +27,12 @@ test("first hit: one KV read; repeat hit: none", async () => {
   const repeat = await readsFor("https://a.count.test/hit?utm=x");
   assert.equal(repeat.res.headers.get("location"), "https://example.com/hit?utm=x");
   assert.deepEqual(repeat.reads, []);
+});
+
+test("every KV read asks KV's edge cache to keep the value 60 s (cacheTtl)", async () => {
+  const before = h.kvReadOptions.length;
+  await readsFor("https://c.count.test/ttl");
+  assert.deepEqual(h.kvReadOptions.slice(before).map((o) => o?.cacheTtl), [60]);
 });
 
 test("hit on the any-host key: two reads first, none on repeat", async () => {
