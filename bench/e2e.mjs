@@ -36,7 +36,7 @@ function worker(kind) {
       {
         ...common,
         name: "a",
-        scriptPath: "build/index.js",
+        scriptPath: "src/entry.mjs",
         bindings: { ENVIRONMENT: "bench" },
         kvNamespaces: { ROUTES_KV_BENCH: KV_ID },
         durableObjects: { ROUTE_DO_BENCH: { className: "RouteDo", useSQLite: true } },

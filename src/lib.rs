@@ -3,7 +3,9 @@
 //! A thin layer that adapts Cloudflare bindings to [`redirector_core`], where every
 //! decision is made. Reading order for a newcomer:
 //!
-//! 1. [`fetch`] (below): the entry point; hands off at once.
+//! 0. `src/entry.mjs`: the JS module workerd loads. It calls the wasm `fetch` below
+//!    directly, skipping worker-build's per-request entrypoint class and Proxy.
+//! 1. [`fetch`] (below): the Rust entry point; hands off at once.
 //! 2. [`app::serve`]: gathers the request facts, runs [`redirector_core::handle`]
 //!    (canonicalise -> look up -> validate -> respond -> click), then writes the
 //!    click and logs any fault.

@@ -1,6 +1,6 @@
 // Shared Miniflare harness for the integration suite.
 //
-// It loads the *built* worker (build/index.js + index_bg.wasm, made by
+// It loads the *built* worker (src/entry.mjs over build/index.js + index_bg.wasm, made by
 // scripts/build-worker) into workerd through Miniflare, with real local KV and
 // Durable Objects. Three workers run the same build under different ENVIRONMENT
 // values, reached by host name:
@@ -133,7 +133,7 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
   const worker = {
     name,
     rootPath: ROOT,
-    scriptPath: "build/index.js",
+    scriptPath: "src/entry.mjs",
     modules: true,
     modulesRules: moduleRules,
     compatibilityDate: "2026-04-20",
