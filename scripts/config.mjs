@@ -25,6 +25,8 @@ function section(env, spec, top) {
   const out = [];
   if (top) {
     out.push(`name = ${q(spec.worker_name)}`, `main = ${q(w.main)}`, `compatibility_date = ${q(w.compatibility_date)}`);
+    // Inherited by every env: src/entry.mjs and the worker-build JS, minified on upload.
+    out.push("minify = true");
     out.push(`workers_dev = ${spec.workers_dev}`, "", "[build]", `command = ${q(w.build_command)}`, `watch_dir = ["src", "core/src"]`);
   } else {
     out.push(`[env.${env}]`, `name = ${q(spec.worker_name)}`, `workers_dev = ${spec.workers_dev}`);
