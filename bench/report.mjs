@@ -55,7 +55,8 @@ const perRun = runs.map((run) => Object.fromEntries(Object.keys(run.results.rust
   const x = (k) => run.results[k][w];
   return [w, { a_over_b: x("rust").rps / x("js-kv").rps, a_over_c: x("rust").rps / x("static").rps, p99_a_ms: x("rust").p99_ms, p99_b_ms: x("js-kv").p99_ms }];
 })));
-const report = { native_ns: native, size, kv_reads: kvReads, e2e, ratios, runs: perRun };
+const isolate = existsSync(`${dir}/isolate.json`) ? JSON.parse(readFileSync(`${dir}/isolate.json`, "utf8")) : null;
+const report = { native_ns: native, size, kv_reads: kvReads, e2e, ratios, runs: perRun, isolate };
 writeFileSync(`${dir}/report.json`, JSON.stringify(report, null, 2));
 
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
@@ -85,3 +86,8 @@ const st = e2e.startup_ms;
 console.log(`\n## Fresh isolate: first response ${f(st.rust)} ms (this worker), ${f(st["wasm-302"])} ms (smallest Rust), ${f(st.static)} ms (static JS); Miniflare start included`);
 console.log(`## Size: upload ${size.upload_kib} KiB / gzip ${size.upload_gzip_kib} KiB; wasm ${size.wasm_bytes} B / gzip ${size.wasm_gzip_bytes} B`);
 console.log(`## KV reads per request: ${JSON.stringify(kvReads)}`);
+if (isolate) {
+  const u = isolate.us_per_request;
+  console.log(`## In-isolate cost per request, no HTTP (median of ${isolate.rounds} rounds of ${isolate.n}): ` +
+    `(a) repeat hit ${f(u.a_repeat_hit, 1)} us, (d) ${f(u.d_smallest_rust, 1)} us, (c) ${f(u.c_static_js, 1)} us`);
+}

@@ -5,7 +5,8 @@
 //!
 //! 0. `src/entry.mjs`: the JS module workerd loads. It calls the wasm `fetch` below
 //!    directly, skipping worker-build's per-request entrypoint class and Proxy.
-//! 1. [`fetch`] (below): the Rust entry point; hands off at once.
+//! 1. [`fetch`] (below): the Rust entry point; polls [`app::serve`] once and returns
+//!    a cached hit's `Response` at once, anything waiting on I/O as a `Promise`.
 //! 2. [`app::serve`]: gathers the request facts, runs [`redirector_core::handle`]
 //!    (canonicalise -> look up -> validate -> respond -> click), then writes the
 //!    click and logs any fault.
@@ -32,7 +33,12 @@ pub mod ryw;
 pub mod sentry;
 pub mod store;
 
-use worker::{event, web_sys, Context, Env, Result};
+use std::future::Future;
+use std::task::{self, Poll, Waker};
+
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use worker::{console_error, event, wasm_bindgen_futures, web_sys, Context, Env, Result};
 
 /// The git sha this build was made from (`REDIRECTOR_RELEASE`, or `git rev-parse HEAD`).
 pub const RELEASE: &str = env!("REDIRECTOR_RELEASE");
@@ -42,9 +48,35 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-// The raw `web_sys::Request`: `worker::Request` would read the method, URL, headers
-// and `cf` up front on every request, and `app` reads `cf` itself (it is costly).
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
-    app::serve(req, env, ctx).await
+/// The fetch handler workerd calls (through `src/entry.mjs`).
+///
+/// The request is served by polling [`app::serve`] once, here: a request answered
+/// from the isolate cache needs no I/O, finishes in that poll, and its `Response` is
+/// returned as is, without a `Promise`, a spawned task or a microtask. A request that
+/// waits on I/O (KV, the Durable Object, the Cache API) is handed on, part-polled, to
+/// wasm-bindgen-futures and answered through a `Promise`. Polling first with a no-op
+/// waker is sound: every future polls again with the real waker (JsFuture stores the
+/// waker of its latest poll), as the `Future` contract requires.
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    let mut served = Box::pin(app::serve(req, env, Context::new(ctx)));
+    match served.as_mut().poll(&mut task::Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => response_or_error(result),
+        Poll::Pending => {
+            wasm_bindgen_futures::future_to_promise(async move { Ok(response_or_error(served.await)) }).into()
+        }
+    }
+}
+
+/// An error escaping `serve` (a malformed URL from the runtime, a `Response` the
+/// runtime refused) is logged and answered 500, as `#[event(fetch)]` would.
+fn response_or_error(result: Result<web_sys::Response>) -> JsValue {
+    match result {
+        Ok(response) => response.into(),
+        Err(e) => {
+            console_error!("{e}");
+            let reply = redirector_core::reply::Reply::text(500, "internal error");
+            respond::to_response(reply).map_or(JsValue::UNDEFINED, JsValue::from)
+        }
+    }
 }

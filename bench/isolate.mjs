@@ -1,0 +1,117 @@
+// In-isolate cost of one request, without HTTP: a small wrapper module, loaded into
+// workerd by Miniflare next to each worker, serves the same request N times in a row
+// inside the isolate (`/__loop`). The client times N and 0 iterations; the difference
+// over N is what one request costs the worker itself: the isolate's own work,
+// without workerd's HTTP handling and Miniflare's entry worker, which make up most of
+// an end-to-end request here (docs/performance.md, "Where the time goes").
+//
+// Workers: (a) this worker on a repeat hit (answered from the isolate cache), (d) bench/wasm-302 (the smallest workers-rs worker), (c) bench/static-302.js.
+// Requests carry a `cf` object like the platform's, so reading it costs what it costs.
+// Prints JSON to stdout: microseconds per request, the median of BENCH_LOOP_ROUNDS.
+import { Miniflare } from "miniflare";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const N = Number(process.env.BENCH_LOOP_N ?? 20000);
+const ROUNDS = Number(process.env.BENCH_LOOP_ROUNDS ?? 7);
+const STATE = path.join(ROOT, "target/bench/kv");
+const GEN = path.join(ROOT, "target/bench/isolate");
+const moduleRules = [
+  { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+  { type: "CompiledWasm", include: ["**/*.wasm"] },
+];
+
+// A `cf` object of the platform's shape and size (geo, TLS, bot management).
+const CF = {
+  country: "DE", colo: "FRA", asn: 3320, asOrganization: "Deutsche Telekom AG", city: "Berlin",
+  continent: "EU", isEUCountry: "1", latitude: "52.52000", longitude: "13.40500", postalCode: "10115",
+  region: "Land Berlin", regionCode: "BE", metroCode: "0", timezone: "Europe/Berlin",
+  httpProtocol: "HTTP/2", tlsVersion: "TLSv1.3", tlsCipher: "AEAD-AES128-GCM-SHA256", clientTcpRtt: 12,
+  clientAcceptEncoding: "gzip, deflate, br", requestPriority: "weight=256;exclusive=1", edgeRequestKeepAliveStatus: 1,
+  tlsClientAuth: { certPresented: "0", certVerified: "NONE", certRevoked: "0", certIssuerDN: "", certSubjectDN: "", certIssuerDNRFC2253: "", certSubjectDNRFC2253: "", certIssuerDNLegacy: "", certSubjectDNLegacy: "", certSerial: "", certIssuerSerial: "", certSKI: "", certIssuerSKI: "", certFingerprintSHA1: "", certFingerprintSHA256: "", certNotBefore: "", certNotAfter: "" },
+  tlsClientHelloLength: "1605", tlsClientRandom: "Ho5Rq9x0PSWsEj7Z1uTXkz9lJhTy8bCMaZqP7tUQeQE=",
+  tlsExportedAuthenticator: { clientFinished: "a".repeat(96), clientHandshake: "b".repeat(96), serverHandshake: "c".repeat(96), serverFinished: "d".repeat(96) },
+  botManagement: { score: 99, verifiedBot: false, staticResource: false, corporateProxy: false, ja3Hash: "25b4882c2bcb50cd6b469ff28c596742", ja4: "t13d1516h2_8daaf6152771_b186095e22b6", detectionIds: [] },
+};
+
+// The loop: `target` is the worker's default export (an object with fetch, or a
+// class the runtime would construct per request, as worker-build's stock entry is).
+const loop = (importPath, rust) => `import target from ${JSON.stringify(importPath)};
+${rust ? `export { RouteDo } from ${JSON.stringify(importPath)};` : ""}
+const CF = ${JSON.stringify(CF)};
+const handle = typeof target === "function"
+  ? (req, env, ctx) => new target(ctx, env).fetch(req)
+  : (req, env, ctx) => target.fetch(req, env, ctx);
+export default {
+  async fetch(request, env, ctx) {
+    const u = new URL(request.url);
+    if (u.pathname !== "/__loop") return handle(request, env, ctx);
+    const n = Number(u.searchParams.get("n")), to = u.searchParams.get("url");
+    let ok = 0;
+    for (let i = 0; i < n; i++) {
+      const res = await handle(new Request(to, { cf: CF, headers: { "user-agent": "bench/1.0" } }), env, ctx);
+      if (res.status < 400) ok++;
+    }
+    return new Response(String(ok));
+  },
+};
+`;
+
+function wrapper(name, target, rust) {
+  mkdirSync(GEN, { recursive: true });
+  const file = path.join(GEN, `${name}.mjs`);
+  writeFileSync(file, loop(path.relative(GEN, path.join(ROOT, target)), rust));
+  return path.relative(ROOT, file);
+}
+
+const common = { compatibilityDate: "2026-04-20", modules: true, modulesRules: moduleRules, rootPath: ROOT };
+const discardClicks = `export default function () { return { writeDataPoint() {} }; }`;
+const CASES = [
+  { name: "a_repeat_hit", script: "src/entry.mjs", url: "http://127.0.0.1/l/7?utm_source=bench", rust: true },
+  { name: "d_smallest_rust", script: "bench/wasm-302/build/index.js", url: "http://127.0.0.1/l/7" },
+  { name: "c_static_js", script: "bench/static-302.js", url: "http://127.0.0.1/l/7" },
+];
+
+function workers(c) {
+  const w = { ...common, name: "w", scriptPath: wrapper(c.name, c.script, c.rust) };
+  if (!c.rust) return [w];
+  return [
+    {
+      ...w,
+      bindings: { ENVIRONMENT: "bench" },
+      kvNamespaces: { ROUTES_KV_BENCH: `bench-routes-${process.env.BENCH_LINKS ?? 100000}` },
+      durableObjects: { ROUTE_DO_BENCH: { className: "RouteDo", useSQLite: true } },
+      wrappedBindings: { CLICKS_BENCH: "discard-clicks" },
+    },
+    { name: "discard-clicks", modules: true, script: discardClicks },
+  ];
+}
+
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+const running = [];
+for (const c of CASES) {
+  const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, logRequests: false, workers: workers(c) });
+  running.push({ c, mf, url: await mf.ready, us: [] });
+}
+const time = async (r, n) => {
+  const t0 = performance.now();
+  const res = await fetch(`${r.url}__loop?n=${n}&url=${encodeURIComponent(r.c.url)}`);
+  const ok = Number(await res.text());
+  if (ok !== n) throw new Error(`${r.c.name}: ${ok} of ${n} requests answered`);
+  return performance.now() - t0;
+};
+for (const r of running) await time(r, N); // warm-up: JIT, isolate cache
+// Interleaved rounds, so drift on the machine falls on every case alike.
+for (let i = 0; i < ROUNDS; i++) {
+  for (const r of running) {
+    const empty = await time(r, 0);
+    r.us.push(((await time(r, N)) - empty) * 1000 / N);
+  }
+}
+const result = { n: N, rounds: ROUNDS, us_per_request: {} };
+for (const r of running) {
+  result.us_per_request[r.c.name] = Number(median(r.us).toFixed(2));
+  await r.mf.dispose();
+}
+console.log(JSON.stringify(result, null, 2));
