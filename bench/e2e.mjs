@@ -1,4 +1,9 @@
 // End-to-end benchmark in workerd, Miniflare driven directly (no wrangler proxy).
+// Front (BENCH_FRONT): "direct" (default) serves each worker on its own workerd
+// socket (Miniflare's unsafeDirectSockets), as the platform serves a worker; "entry"
+// goes through Miniflare's entry worker, a JS worker in front of every request that
+// costs more CPU than a whole static worker (docs/performance.md). Every request
+// carries the same `cf` blob (bench/cf.mjs) in the header workerd parses it from.
 // Workers: (a) the built Rust worker, (b) bench/kv-redirect.js, (b') the same plus a
 // pin lookup per KV read (bench/kv-redirect-ryw.js), (c) bench/static-302.js, (d)
 // bench/wasm-302 (the smallest workers-rs worker: the floor of any Rust worker).
@@ -16,12 +21,16 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { CF, CF_HEADER } from "./cf.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const STATE = path.join(ROOT, "target/bench/kv");
 const LINKS = Number(process.env.BENCH_LINKS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const FRONT = process.env.BENCH_FRONT ?? "direct";
+if (!["direct", "entry"].includes(FRONT)) throw new Error(`BENCH_FRONT: direct or entry, not ${FRONT}`);
+const CF_JSON = JSON.stringify(CF);
 const KV_ID = `bench-routes-${LINKS}`;
 const moduleRules = [
   { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
@@ -54,9 +63,12 @@ function worker(kind) {
   return [{ ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } }];
 }
 
-async function startWorker(kind) {
-  const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, logRequests: false, workers: worker(kind) });
-  const url = await mf.ready;
+async function startWorker(kind, front = FRONT) {
+  const workers = worker(kind);
+  if (front === "direct") workers[0].unsafeDirectSockets = [{ host: "127.0.0.1", port: 0 }];
+  const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, logRequests: false, workers });
+  const entry = await mf.ready;
+  const url = front === "direct" ? await mf.unsafeGetDirectURL(workers[0].name) : entry;
   return { mf, url };
 }
 
@@ -85,7 +97,7 @@ function wrk(url, hot) {
   const out = execFileSync(
     "wrk",
     ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "-s", path.join(ROOT, "bench/paths.lua"), url],
-    { env: { ...process.env, BENCH_LINKS: String(LINKS), BENCH_HOT: String(hot) }, encoding: "utf8" },
+    { env: { ...process.env, BENCH_LINKS: String(LINKS), BENCH_HOT: String(hot), BENCH_CF: CF_JSON }, encoding: "utf8" },
   );
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]), errors: non2xx };
@@ -108,7 +120,7 @@ function oha(url, hot, rate) {
   const out = execFileSync(
     "oha",
     ["-q", String(rate), "--latency-correction", "-z", `${SECONDS}s`, "-c", String(CONNECTIONS), "--no-tui",
-      "--output-format", "json", "--redirect", "0", "--urls-from-file", urlFile(url, hot)],
+      "--output-format", "json", "--redirect", "0", "-H", `${CF_HEADER}: ${CF_JSON}`, "--urls-from-file", urlFile(url, hot)],
     { encoding: "utf8", maxBuffer: 1 << 28 },
   );
   const r = JSON.parse(out);
@@ -121,7 +133,7 @@ async function startupMs(kind) {
   const samples = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    const { mf, url } = await startWorker(kind);
+    const { mf, url } = await startWorker(kind, "entry"); // as measured before: Miniflare start, first response
     await (await fetch(new URL("/l/1", url), { redirect: "manual" })).arrayBuffer();
     samples.push(performance.now() - t0);
     await mf.dispose();
@@ -140,7 +152,7 @@ const results = {};
 for (const kind of kinds) {
   const { mf, url } = await startWorker(kind);
   // check it answers, and warm up
-  const probe = await fetch(new URL("/l/42?x=1", url), { redirect: "manual" });
+  const probe = await fetch(new URL("/l/42?x=1", url), { redirect: "manual", headers: { [CF_HEADER]: CF_JSON } });
   if (probe.status !== 302) throw new Error(`${kind}: probe answered ${probe.status}`);
   wrk(url, 1000);
   results[kind] = {};
@@ -155,4 +167,4 @@ for (const kind of kinds) {
 const startup = process.env.BENCH_KINDS
   ? {}
   : { rust: await startupMs("rust"), static: await startupMs("static"), "wasm-302": await startupMs("wasm-302") };
-console.log(JSON.stringify({ links: LINKS, seconds: SECONDS, connections: CONNECTIONS, rates, results, startup_ms: startup }, null, 2));
+console.log(JSON.stringify({ front: FRONT, links: LINKS, seconds: SECONDS, connections: CONNECTIONS, rates, results, startup_ms: startup }, null, 2));

@@ -4,6 +4,9 @@ local n = tonumber(os.getenv("BENCH_LINKS") or "100000")
 local hot = tonumber(os.getenv("BENCH_HOT") or "1000")
 
 function init(args)
+  -- request.cf as the edge hands it over (bench/cf.mjs), parsed by workerd
+  local cf = os.getenv("BENCH_CF")
+  if cf and cf ~= "" then wrk.headers["MF-CF-Blob"] = cf end
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))
 end
 

@@ -62,7 +62,8 @@ writeFileSync(`${dir}/report.json`, JSON.stringify(report, null, 2));
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 console.log("\n## Native core (criterion, ns per lookup)");
 for (const [k, v] of Object.entries(native)) console.log(`  ${k.padEnd(24)} ${f(v, 1)}`);
-console.log(`\n## End to end (workerd via Miniflare, ${e2e.links} links, ${e2e.connections} connections, ${e2e.seconds} s per run)`);
+const front = e2e.front === "entry" ? "through Miniflare's entry worker" : "each worker on its own workerd socket";
+console.log(`\n## End to end (workerd via Miniflare, ${front}; ${e2e.links} links, ${e2e.connections} connections, ${e2e.seconds} s per run)`);
 console.log("  req/s: wrk, closed loop; p50/p99: oha at the fixed offered rate shown (half of (b)'s req/s)");
 console.log("  workload  worker                   req/s   rate   p50 ms  p99 ms");
 for (const w of Object.keys(r.rust)) {

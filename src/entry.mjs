@@ -4,8 +4,8 @@
 // scripts/build-worker (worker-build). worker-build's own default export is a Proxy
 // around a `WorkerEntrypoint` class: the runtime constructs that class for every
 // request, and the Proxy wraps `fetch` in a new Proxy and an extra async function each
-// time. That per-request wrapping cost about 12 % of this worker's throughput on the
-// skewed bench mix (docs/performance.md); this plain handler object does not pay it.
+// time. That per-request wrapping cost 5-10 % of this worker's CPU per request on
+// the skewed bench mix (docs/performance.md); this plain handler object skips it.
 //
 // What the wrapping was for is kept. After a Rust panic (panic = "abort") the wasm
 // instance must be rebuilt before it runs again: worker-build's glue marks the
