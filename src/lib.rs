@@ -57,6 +57,9 @@ fn start() {
 /// wasm-bindgen-futures and answered through a `Promise`. Polling first with a no-op
 /// waker is sound: every future polls again with the real waker (JsFuture stores the
 /// waker of its latest poll), as the `Future` contract requires.
+///
+/// It takes the raw `web_sys::Request`: `worker::Request` would read the method, URL,
+/// headers and `cf` up front on every request, and `app` reads `cf` itself (costly).
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
     let mut served = Box::pin(app::serve(req, env, Context::new(ctx)));
