@@ -20,40 +20,17 @@ import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { CF, CF_HEADER } from "./cf.mjs";
+import { common, KV_ID, LINKS, ROOT, rustWorkers, STATE } from "./workers.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const STATE = path.join(ROOT, "target/bench/kv");
-const LINKS = Number(process.env.BENCH_LINKS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const FRONT = process.env.BENCH_FRONT ?? "direct";
 if (!["direct", "entry"].includes(FRONT)) throw new Error(`BENCH_FRONT: direct or entry, not ${FRONT}`);
 const CF_JSON = JSON.stringify(CF);
-const KV_ID = `bench-routes-${LINKS}`;
-const moduleRules = [
-  { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-  { type: "CompiledWasm", include: ["**/*.wasm"] },
-];
-const discardClicks = `export default function () { return { writeDataPoint() {} }; }`;
 
 function worker(kind) {
-  const common = { compatibilityDate: "2026-04-20", modules: true, modulesRules: moduleRules, rootPath: ROOT };
-  if (kind === "rust") {
-    return [
-      {
-        ...common,
-        name: "a",
-        scriptPath: "src/entry.mjs",
-        bindings: { ENVIRONMENT: "bench" },
-        kvNamespaces: { ROUTES_KV_BENCH: KV_ID },
-        durableObjects: { ROUTE_DO_BENCH: { className: "RouteDo", useSQLite: true } },
-        wrappedBindings: { CLICKS_BENCH: "discard-clicks" },
-      },
-      { name: "discard-clicks", modules: true, script: discardClicks },
-    ];
-  }
+  if (kind === "rust") return rustWorkers("a", "src/entry.mjs");
   const script = {
     "js-kv": "bench/kv-redirect.js",
     "js-kv-ryw": "bench/kv-redirect-ryw.js",

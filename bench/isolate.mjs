@@ -14,16 +14,11 @@ import { Miniflare } from "miniflare";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CF } from "./cf.mjs";
+import { common, median, ROOT, rustWorkers, STATE } from "./workers.mjs";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
 const N = Number(process.env.BENCH_LOOP_N ?? 20000);
 const ROUNDS = Number(process.env.BENCH_LOOP_ROUNDS ?? 7);
-const STATE = path.join(ROOT, "target/bench/kv");
 const GEN = path.join(ROOT, "target/bench/isolate");
-const moduleRules = [
-  { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-  { type: "CompiledWasm", include: ["**/*.wasm"] },
-];
 
 // The loop: `target` is the worker's default export (an object with fetch, or a
 // class the runtime would construct per request, as worker-build's stock entry is).
@@ -55,8 +50,6 @@ function wrapper(name, target, rust) {
   return path.relative(ROOT, file);
 }
 
-const common = { compatibilityDate: "2026-04-20", modules: true, modulesRules: moduleRules, rootPath: ROOT };
-const discardClicks = `export default function () { return { writeDataPoint() {} }; }`;
 const CASES = [
   { name: "a_repeat_hit", script: "src/entry.mjs", url: "http://127.0.0.1/l/7?utm_source=bench", rust: true },
   { name: "d_smallest_rust", script: "bench/wasm-302/build/index.js", url: "http://127.0.0.1/l/7" },
@@ -64,21 +57,10 @@ const CASES = [
 ];
 
 function workers(c) {
-  const w = { ...common, name: "w", scriptPath: wrapper(c.name, c.script, c.rust) };
-  if (!c.rust) return [w];
-  return [
-    {
-      ...w,
-      bindings: { ENVIRONMENT: "bench" },
-      kvNamespaces: { ROUTES_KV_BENCH: `bench-routes-${process.env.BENCH_LINKS ?? 100000}` },
-      durableObjects: { ROUTE_DO_BENCH: { className: "RouteDo", useSQLite: true } },
-      wrappedBindings: { CLICKS_BENCH: "discard-clicks" },
-    },
-    { name: "discard-clicks", modules: true, script: discardClicks },
-  ];
+  const scriptPath = wrapper(c.name, c.script, c.rust);
+  return c.rust ? rustWorkers("w", scriptPath) : [{ ...common, name: "w", scriptPath }];
 }
 
-const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
 const running = [];
 for (const c of CASES) {
   const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, logRequests: false, workers: workers(c) });

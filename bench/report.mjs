@@ -1,6 +1,7 @@
 // Prints the benchmark summary from target/bench/* and writes report.json.
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { median } from "./workers.mjs";
 
 const dir = "target/bench";
 const estimate = (id) => {
@@ -50,7 +51,6 @@ for (const w of Object.keys(r.rust)) {
     p99_b_ms: r["js-kv"][w].p99_ms,
   };
 }
-const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
 const perRun = runs.map((run) => Object.fromEntries(Object.keys(run.results.rust).map((w) => {
   const x = (k) => run.results[k][w];
   return [w, { a_over_b: x("rust").rps / x("js-kv").rps, a_over_c: x("rust").rps / x("static").rps, p99_a_ms: x("rust").p99_ms, p99_b_ms: x("js-kv").p99_ms }];
