@@ -1,5 +1,5 @@
-//! The admin API's pure half: authentication, keys, validation, bulk parsing, and the
-//! JSON answers. The worker executes the writes through `ROUTE_DO_<ENV>`.
+//! The admin API: requests, validation, and the answers. The writes themselves go
+//! through the [`Admin`] seam to the shards in `ROUTE_DO_<ENV>` ([`crate::strong`]).
 //!
 //! | request | meaning |
 //! |---|---|
@@ -7,115 +7,65 @@
 //! | `PUT /__redirector/admin/route?key=K` | create or replace; the body is the record or rule array |
 //! | `DELETE /__redirector/admin/route?key=K` | delete |
 //! | `POST /__redirector/admin/bulk` | `[{"key":K,"value":V} or {"key":K,"delete":true}, ...]`, all or nothing |
+//! | `GET /__redirector/admin/status?host=H` | how far host H's write-through to KV has got |
 //!
-//! Keys are ROUTES.md keys: `<host><path>`, `*<path>`, `rules:<host>`, `rules:*`. They
-//! are canonicalised (the answer says which key was written). Every value is validated
-//! against ROUTES.md before anything is written: a link must parse as a link record; a
-//! rule array must parse with every rule valid. A refusal is a 400 naming the field.
-//! Authentication is `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time;
-//! without the `ADMIN_TOKEN` secret the admin API does not exist (404).
+//! Keys are ROUTES.md keys ([`crate::key`]), canonicalised (the answer says which key
+//! was written). Every value is validated against ROUTES.md before anything is
+//! written: a link must parse as a link record; a rule array must parse with every
+//! rule valid. A refusal is a 400 naming the field.
+//!
+//! Order of checks, so that nobody without the token costs anything: the token first
+//! ([`crate::auth::authorize`]; without the `ADMIN_TOKEN` secret the API does not
+//! exist, 404), and only then is a body read, by the worker, as [`body_plan`] says:
+//! at most [`MAX_BODY_BYTES`], within a time limit.
 
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::canon::{canonical_host, canonical_path};
+use crate::auth::authorize;
+use crate::canon::canonical_host;
 use crate::error::Error;
-use crate::handler::constant_time_eq;
+use crate::key::{parse_key, RouteKey};
 use crate::record::link_from_value;
 use crate::reply::Reply;
+pub use crate::request::Body;
 use crate::rules::{parse_rules, Rule};
-use crate::store::MAX_KEY_BYTES;
+use crate::store::{Admin, Write, WriteReport};
 
 pub const ADMIN_PREFIX: &str = "/__redirector/admin/";
 pub const ROUTE_PATH: &str = "/__redirector/admin/route";
 pub const BULK_PATH: &str = "/__redirector/admin/bulk";
+pub const STATUS_PATH: &str = "/__redirector/admin/status";
 /// Largest admin request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Most writes in one bulk request.
 pub const MAX_BULK: usize = 10_000;
+/// How long the worker waits for an admin body, by default.
+pub const BODY_TIMEOUT_MS: u64 = 10_000;
 
-/// A validated route key and the Durable Object shard that owns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminKey {
-    /// The canonical KV key.
-    pub key: String,
-    /// Shard name: the canonical host, or `*` for any-host keys.
-    pub shard: String,
-    pub is_rules: bool,
-}
-
-/// One write: a value to store, or `None` to delete.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Write {
-    pub key: AdminKey,
-    pub value: Option<String>,
+/// Whether the worker must read the body of a request, and how much of it at most:
+/// only for an authorised PUT or POST under [`ADMIN_PREFIX`].
+pub fn body_plan(path: &str, method: &str, admin_token: Option<&str>, authorization: Option<&str>) -> Option<usize> {
+    let wants_body = path.starts_with(ADMIN_PREFIX) && matches!(method, "PUT" | "POST");
+    (wants_body && authorize(admin_token, authorization).is_ok()).then_some(MAX_BODY_BYTES)
 }
 
 /// What an admin request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminOp {
-    Read(AdminKey),
+    Read(RouteKey),
     Write(Vec<Write>),
+    Status(String),
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Error {
     Error::InvalidInput { field: field.into(), reason: reason.into() }
 }
 
-/// The Durable Object shard that owns a canonical key: its host, or `*` for any-host
-/// keys (`*/help`, `rules:*`). One shard per host keeps a host's writes ordered while
-/// different hosts never contend.
-pub fn shard_of(key: &str) -> &str {
-    if let Some(host) = key.strip_prefix("rules:") {
-        return host;
-    }
-    if key.starts_with('*') {
-        return "*";
-    }
-    key.split('/').next().unwrap_or(key)
-}
-
-/// Whether the admin API is on (`ADMIN_TOKEN` set) and the request carries it.
-pub fn authorize(admin_token: Option<&str>, authorization: Option<&str>) -> Result<(), Error> {
-    let Some(token) = admin_token.filter(|t| !t.is_empty()) else {
-        return Err(Error::NotFound);
-    };
-    let given = authorization.and_then(|a| a.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
-    if constant_time_eq(given.as_bytes(), token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(Error::Unauthorized)
-    }
-}
-
-/// Parse and canonicalise a route key.
-pub fn parse_key(raw: &str) -> Result<AdminKey, Error> {
-    let too_long = || invalid("key", "is longer than KV's 512-byte key limit");
-    if let Some(host) = raw.strip_prefix("rules:") {
-        let shard = if host == "*" { "*".to_string() } else { canonical_host(host).map_err(|e| invalid("key", format!("rules host: {e}")))? };
-        let key = format!("rules:{shard}");
-        return if key.len() > MAX_KEY_BYTES { Err(too_long()) } else { Ok(AdminKey { key, shard, is_rules: true }) };
-    }
-    let Some(slash) = raw.find('/') else {
-        return Err(invalid("key", "must be <host><path>, *<path>, rules:<host> or rules:*"));
-    };
-    let (host, path) = raw.split_at(slash);
-    if host.contains(':') {
-        return Err(invalid("key", "keys with a 'name:' prefix other than rules: are reserved"));
-    }
-    let shard = if host == "*" { "*".to_string() } else { canonical_host(host).map_err(|e| invalid("key", format!("host: {e}")))? };
-    let path = canonical_path(path).map_err(|e| invalid("key", format!("path: {e}")))?;
-    let key = format!("{shard}{path}");
-    if key.len() > MAX_KEY_BYTES {
-        return Err(too_long());
-    }
-    Ok(AdminKey { key, shard, is_rules: false })
-}
-
 /// Validate a value for `key` against ROUTES.md; returns the JSON text to store.
-pub fn validate_value(key: &AdminKey, value: &Value, field_prefix: &str) -> Result<String, Error> {
+pub fn validate_value(key: &RouteKey, value: &Value, field_prefix: &str) -> Result<String, Error> {
     let field = |f: &str| if field_prefix.is_empty() { f.to_string() } else { format!("{field_prefix}.{f}") };
     if key.is_rules {
         let set = parse_rules(&value.to_string()).map_err(|e| invalid(field(&e.field), e.reason))?;
@@ -128,32 +78,45 @@ pub fn validate_value(key: &AdminKey, value: &Value, field_prefix: &str) -> Resu
     Ok(value.to_string())
 }
 
+fn body_text<'a>(body: Body<'a>) -> Result<&'a str, Error> {
+    match body {
+        Body::Text(text) if text.len() > MAX_BODY_BYTES => Err(Error::PayloadTooLarge),
+        Body::Text(text) => Ok(text),
+        Body::NotRead => Ok(""),
+        Body::TooLarge => Err(Error::PayloadTooLarge),
+        Body::TimedOut => Err(Error::RequestTimeout),
+        Body::Unreadable => Err(invalid("body", "could not be read as UTF-8 text")),
+    }
+}
+
 /// Parse an admin request into an operation (after [`authorize`]).
-pub fn parse_request(method: &str, url: &Url, body: &str) -> Result<AdminOp, Error> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Error::PayloadTooLarge);
-    }
+pub fn parse_request(method: &str, url: &Url, body: Body<'_>) -> Result<AdminOp, Error> {
     let path = url.path();
-    if path == BULK_PATH {
-        return match method {
-            "POST" => parse_bulk(body).map(AdminOp::Write),
-            _ => Err(Error::MethodNotAllowed),
-        };
-    }
-    if path != ROUTE_PATH {
-        return Err(Error::NotFound);
-    }
-    let raw_key = url.query_pairs().find(|(k, _)| k == "key").map(|(_, v)| v.into_owned());
-    let key = parse_key(raw_key.as_deref().ok_or_else(|| invalid("key", "is required (?key=...)"))?)?;
-    match method {
-        "GET" => Ok(AdminOp::Read(key)),
-        "DELETE" => Ok(AdminOp::Write(vec![Write { key, value: None }])),
-        "PUT" => {
-            let value: Value = serde_json::from_str(body).map_err(|e| invalid("body", format!("not valid JSON ({e})")))?;
-            let value = validate_value(&key, &value, "")?;
-            Ok(AdminOp::Write(vec![Write { key, value: Some(value) }]))
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    match (path, method) {
+        (BULK_PATH, "POST") => parse_bulk(body_text(body)?).map(AdminOp::Write),
+        (BULK_PATH, _) => Err(Error::MethodNotAllowed),
+        (STATUS_PATH, "GET") => {
+            let host = param("host").ok_or_else(|| invalid("host", "is required (?host=... or ?host=*)"))?;
+            let shard = if host == "*" { host } else { canonical_host(&host).map_err(|e| invalid("host", e.to_string()))? };
+            Ok(AdminOp::Status(shard))
         }
-        _ => Err(Error::MethodNotAllowed),
+        (STATUS_PATH, _) => Err(Error::MethodNotAllowed),
+        (ROUTE_PATH, _) => {
+            let key = parse_key(param("key").as_deref().ok_or_else(|| invalid("key", "is required (?key=...)"))?)?;
+            match method {
+                "GET" => Ok(AdminOp::Read(key)),
+                "DELETE" => Ok(AdminOp::Write(vec![Write { key, value: None }])),
+                "PUT" => {
+                    let value: Value =
+                        serde_json::from_str(body_text(body)?).map_err(|e| invalid("body", format!("not valid JSON ({e})")))?;
+                    let value = validate_value(&key, &value, "")?;
+                    Ok(AdminOp::Write(vec![Write { key, value: Some(value) }]))
+                }
+                _ => Err(Error::MethodNotAllowed),
+            }
+        }
+        _ => Err(Error::NotFound),
     }
 }
 
@@ -187,17 +150,66 @@ pub fn parse_bulk(body: &str) -> Result<Vec<Write>, Error> {
     Ok(writes)
 }
 
-/// The answer to a successful write.
-pub fn written_reply(writes: &[Write]) -> Reply {
+/// Authorise, parse and carry out an admin request. The reply, and the key to
+/// report in the click when there is one. Nothing is written unless all of it is
+/// valid.
+pub async fn serve<A: Admin>(
+    method: &str,
+    url: &Url,
+    admin_token: Option<&str>,
+    authorization: Option<&str>,
+    body: Body<'_>,
+    store: Option<&A>,
+) -> Result<(AdminOp, Reply), Error> {
+    authorize(admin_token, authorization)?;
+    let op = parse_request(method, url, body)?;
+    let store = store.ok_or_else(|| Error::StoreUnavailable(crate::error::StoreError("ROUTE_DO binding is not configured".into())))?;
+    let reply = match &op {
+        AdminOp::Read(key) => match store.admin_read(key).await.map_err(Error::StoreUnavailable)? {
+            Some(read) => read_reply(key, &read.value, read.source, read.clicks),
+            None => return Err(Error::NotFound),
+        },
+        AdminOp::Write(writes) => written_reply(writes, &store.admin_write(writes).await.map_err(Error::StoreUnavailable)?),
+        AdminOp::Status(shard) => {
+            let status = store.admin_status(shard).await.map_err(Error::StoreUnavailable)?;
+            let body = json!({
+                "host": shard,
+                "version": status.version,
+                "kv_pending": status.kv_pending,
+                "links_pending": status.links_pending,
+                "oldest_pending_ms": status.oldest_pending_ms,
+                "last_error": status.last_error,
+                "open_bulks": status.open_txns,
+                "caught_up": status.kv_pending == 0 && status.links_pending == 0 && status.open_txns == 0,
+            });
+            Reply::json(200, body.to_string()).header("cache-control", "no-store")
+        }
+    };
+    Ok((op, reply))
+}
+
+/// The answer to a successful write: what was written, and what is still on its
+/// way to KV (poll `status?host=` until `caught_up`).
+pub fn written_reply(writes: &[Write], report: &WriteReport) -> Reply {
     let keys: Vec<Value> = writes
         .iter()
         .map(|w| json!({ "key": w.key.key, "action": if w.value.is_some() { "put" } else { "delete" } }))
         .collect();
-    Reply::json(200, json!({ "ok": true, "written": keys }).to_string()).header("cache-control", "no-store")
+    let mut hosts: Vec<&str> = writes.iter().map(|w| w.key.shard.as_str()).collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    let body = json!({
+        "ok": true,
+        "written": keys,
+        "kv_pending": report.kv_pending,
+        "hosts": hosts,
+        "hosts_pending": report.shards_pending,
+    });
+    Reply::json(200, body.to_string()).header("cache-control", "no-store")
 }
 
 /// The answer to a read: the value and where it came from.
-pub fn read_reply(key: &AdminKey, value: &str, source: &str, clicks: Option<u64>) -> Reply {
+pub fn read_reply(key: &RouteKey, value: &str, source: &str, clicks: Option<u64>) -> Reply {
     let parsed: Value = serde_json::from_str(value).unwrap_or(Value::String(value.to_string()));
     let body = json!({ "key": key.key, "value": parsed, "source": source, "clicks": clicks });
     Reply::json(200, body.to_string()).header("cache-control", "no-store")
@@ -206,31 +218,6 @@ pub fn read_reply(key: &AdminKey, value: &str, source: &str, clicks: Option<u64>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys() {
-        let k = parse_key("Go.Example.com/Summer/").unwrap();
-        assert_eq!((k.key.as_str(), k.shard.as_str(), k.is_rules), ("go.example.com/Summer", "go.example.com", false));
-        assert_eq!(parse_key("*/help").unwrap().shard, "*");
-        assert_eq!(parse_key("rules:OLD.example.com").unwrap().key, "rules:old.example.com");
-        assert_eq!(parse_key("rules:*").unwrap().shard, "*");
-        for k in ["go.example.com/a", "*/a", "rules:go.example.com", "rules:*"] {
-            assert_eq!(shard_of(k), parse_key(k).unwrap().shard, "{k}");
-        }
-        for bad in ["nohost", "stats:x/y", "go.example.com:80/x", "rules:", &format!("x.com/{}", "a".repeat(600))] {
-            assert!(matches!(parse_key(bad), Err(Error::InvalidInput { .. })), "{bad}");
-        }
-    }
-
-    #[test]
-    fn auth() {
-        assert_eq!(authorize(None, Some("Bearer x")), Err(Error::NotFound));
-        assert_eq!(authorize(Some(""), Some("Bearer ")), Err(Error::NotFound));
-        assert_eq!(authorize(Some("tok"), None), Err(Error::Unauthorized));
-        assert_eq!(authorize(Some("tok"), Some("Bearer tok2")), Err(Error::Unauthorized));
-        assert_eq!(authorize(Some("tok"), Some("tok")), Err(Error::Unauthorized));
-        assert_eq!(authorize(Some("tok"), Some("Bearer tok")), Ok(()));
-    }
 
     #[test]
     fn bulk_is_validated_as_a_whole() {
@@ -259,13 +246,30 @@ mod tests {
     #[test]
     fn requests() {
         let url = |s: &str| Url::parse(&format!("https://h{s}")).unwrap();
-        assert!(matches!(parse_request("GET", &url("/__redirector/admin/route?key=a.com/x"), ""), Ok(AdminOp::Read(_))));
-        assert!(matches!(parse_request("PUT", &url("/__redirector/admin/route?key=a.com/x"), r#""https://e.com""#), Ok(AdminOp::Write(_))));
-        assert!(matches!(parse_request("PUT", &url("/__redirector/admin/route?key=a.com/x"), "nope"), Err(Error::InvalidInput { .. })));
-        assert!(matches!(parse_request("PUT", &url("/__redirector/admin/route"), "{}"), Err(Error::InvalidInput { .. })));
-        assert_eq!(parse_request("POST", &url("/__redirector/admin/route?key=a.com/x"), ""), Err(Error::MethodNotAllowed));
-        assert_eq!(parse_request("GET", &url("/__redirector/admin/nothing"), ""), Err(Error::NotFound));
+        let text = Body::Text;
+        assert!(matches!(parse_request("GET", &url("/__redirector/admin/route?key=a.com/x"), Body::NotRead), Ok(AdminOp::Read(_))));
+        assert!(matches!(parse_request("PUT", &url("/__redirector/admin/route?key=a.com/x"), text(r#""https://e.com""#)), Ok(AdminOp::Write(_))));
+        assert!(matches!(parse_request("PUT", &url("/__redirector/admin/route?key=a.com/x"), text("nope")), Err(Error::InvalidInput { .. })));
+        assert!(matches!(parse_request("PUT", &url("/__redirector/admin/route"), text("{}")), Err(Error::InvalidInput { .. })));
+        assert_eq!(parse_request("POST", &url("/__redirector/admin/route?key=a.com/x"), Body::NotRead), Err(Error::MethodNotAllowed));
+        assert_eq!(parse_request("GET", &url("/__redirector/admin/nothing"), Body::NotRead), Err(Error::NotFound));
+        assert_eq!(parse_request("GET", &url("/__redirector/admin/status?host=A.com"), Body::NotRead), Ok(AdminOp::Status("a.com".into())));
         let big = "x".repeat(MAX_BODY_BYTES + 1);
-        assert_eq!(parse_request("POST", &url("/__redirector/admin/bulk"), &big), Err(Error::PayloadTooLarge));
+        assert_eq!(parse_request("POST", &url("/__redirector/admin/bulk"), text(&big)), Err(Error::PayloadTooLarge));
+        assert_eq!(parse_request("POST", &url("/__redirector/admin/bulk"), Body::TooLarge), Err(Error::PayloadTooLarge));
+        assert_eq!(parse_request("PUT", &url("/__redirector/admin/route?key=a.com/x"), Body::TimedOut), Err(Error::RequestTimeout));
+    }
+
+    /// Bug: the worker read the whole admin body before it checked the token or the
+    /// size, so an unauthenticated 90 MB POST was buffered in the isolate.
+    #[test]
+    fn the_body_is_read_only_for_an_authorised_write() {
+        let path = "/__redirector/admin/bulk";
+        assert_eq!(body_plan(path, "POST", None, Some("Bearer t")), None, "API off: never read");
+        assert_eq!(body_plan(path, "POST", Some("t"), None), None, "no token: never read");
+        assert_eq!(body_plan(path, "POST", Some("t"), Some("Bearer x")), None, "wrong token: never read");
+        assert_eq!(body_plan(path, "GET", Some("t"), Some("Bearer t")), None);
+        assert_eq!(body_plan("/x", "POST", Some("t"), Some("Bearer t")), None);
+        assert_eq!(body_plan(path, "POST", Some("t"), Some("Bearer t")), Some(MAX_BODY_BYTES));
     }
 }

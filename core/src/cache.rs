@@ -132,6 +132,10 @@ pub struct IsolateCache {
     pub rules: TtlCache<CachedRules>,
     /// What this isolate knows of the location's latest admin write.
     pub marker: WriteMarker,
+    /// Bumped whenever entries are dropped because they may be stale: a read that
+    /// started under an older generation must not put its value back
+    /// ([`IsolateCache::generation`]).
+    generation: u64,
 }
 
 impl Default for IsolateCache {
@@ -146,17 +150,40 @@ impl IsolateCache {
             links: TtlCache::new(link_ttl_ms, LINK_CACHE_MAX_ENTRIES),
             rules: TtlCache::new(rule_ttl_ms, RULE_CACHE_MAX_ENTRIES),
             marker: WriteMarker::default(),
+            generation: 0,
+        }
+    }
+
+    /// The current generation. A store read takes it before it starts and hands it
+    /// to [`IsolateCache::insert_link`] / [`IsolateCache::insert_rules`], which keep
+    /// the value only if nothing was dropped meanwhile: a read in flight while a newer
+    /// write became known may carry the old value, and must not cache it.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn insert_link(&mut self, key: &str, link: CachedLinkEntry, now_ms: i64, read_at: u64) {
+        if read_at == self.generation {
+            self.links.insert(key, link, now_ms);
+        }
+    }
+
+    pub fn insert_rules(&mut self, key: &str, rules: CachedRules, now_ms: i64, read_at: u64) {
+        if read_at == self.generation {
+            self.rules.insert(key, rules, now_ms);
         }
     }
 
     /// Forget every record and rule array (the marker stays).
     pub fn clear(&mut self) {
+        self.generation += 1;
         self.links.clear();
         self.rules.clear();
     }
 
     /// Forget a key this isolate has just written.
     pub fn invalidate(&mut self, key: &str) {
+        self.generation += 1;
         self.links.invalidate(key);
         self.rules.invalidate(key);
     }

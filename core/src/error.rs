@@ -9,7 +9,18 @@ use crate::canon::CanonError;
 use crate::click::Outcome;
 use crate::reply::{Reply, ALLOW};
 use crate::record::RecordError;
-use crate::store::StoreError;
+
+/// The store could not answer (network, limits, binding gone). Never means "absent".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "route store unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
 
 /// Seconds a client should wait before retrying after a store failure.
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -35,6 +46,8 @@ pub enum Error {
     InvalidInput { field: String, reason: String },
     /// Admin API: request body over the limit.
     PayloadTooLarge,
+    /// Admin API: the body did not arrive in time.
+    RequestTimeout,
     /// A record breaks ROUTES.md: never redirected to; reported as a fault.
     InvalidRecord { key: String, error: RecordError },
 }
@@ -51,6 +64,7 @@ impl fmt::Display for Error {
             Error::Unauthorized => f.write_str("unauthorized"),
             Error::InvalidInput { field, reason } => write!(f, "invalid {field}: {reason}"),
             Error::PayloadTooLarge => f.write_str("request body too large"),
+            Error::RequestTimeout => f.write_str("request body not received in time"),
             Error::InvalidRecord { key, error } => write!(f, "invalid route record at {key:?}: {error}"),
         }
     }
@@ -64,7 +78,9 @@ impl Error {
         match self {
             Error::NotFound => Outcome::Miss,
             Error::MethodNotAllowed => Outcome::MethodNotAllowed,
-            Error::BadRequest(_) | Error::InvalidInput { .. } | Error::PayloadTooLarge => Outcome::BadRequest,
+            Error::BadRequest(_) | Error::InvalidInput { .. } | Error::PayloadTooLarge | Error::RequestTimeout => {
+                Outcome::BadRequest
+            }
             Error::Unauthorized => Outcome::Unauthorized,
             Error::UriTooLong => Outcome::UriTooLong,
             Error::StoreUnavailable(_) | Error::StrongUnavailable { .. } => Outcome::StoreError,
@@ -95,6 +111,7 @@ impl Error {
             Error::Unauthorized => (401, "Unauthorized: send Authorization: Bearer <admin token>\n"),
             Error::InvalidInput { .. } => (400, "Bad Request\n"),
             Error::PayloadTooLarge => (413, "Payload Too Large\n"),
+            Error::RequestTimeout => (408, "Request Timeout: the body did not arrive in time\n"),
         };
         let mut reply = Reply::text(status, body).header("cache-control", "no-store");
         match self {

@@ -6,18 +6,21 @@
 //! and rule that matched, the record, the condition or canary variant chosen, and the
 //! final status, `Location` and `Cache-Control`. Access is decided by the deployment
 //! (`EXPLAIN` var: on in local and dev; in staging and prod only with the
-//! `EXPLAIN_TOKEN` secret as a bearer token). It never redirects.
+//! `EXPLAIN_TOKEN` secret as a bearer token). It never redirects, and it never
+//! changes any state: a strong link is asked what it would answer
+//! ([`crate::store::StrongMode::Peek`]), no click is counted and no copy adopted.
 
 use std::cell::RefCell;
 
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::handler::{canonical, decide, RequestFacts};
+use crate::cache::IsolateCache;
+use crate::decide::{canonical, decide, Purpose};
 use crate::lookup::Source;
 use crate::reply::Reply;
-use crate::cache::IsolateCache;
-use crate::store::RouteStore;
+use crate::request::RequestFacts;
+use crate::store::{RouteReads, StrongLinks, WriteView};
 use crate::ua;
 use crate::variant::{client_id, languages, Variant};
 
@@ -25,7 +28,7 @@ fn bad(reason: &str) -> Reply {
     Reply::json(400, json!({ "error": reason }).to_string()).header("cache-control", "no-store")
 }
 
-pub async fn explain<S: RouteStore>(url: &Url, req: &RequestFacts<'_>, store: &S, rules: &RefCell<IsolateCache>) -> Reply {
+pub async fn explain<S: RouteReads + WriteView + StrongLinks>(url: &Url, req: &RequestFacts<'_>, store: &S, rules: &RefCell<IsolateCache>) -> Reply {
     let Some(target) = url.query_pairs().find(|(k, _)| k == "url").map(|(_, v)| v.into_owned()) else {
         return bad("missing ?url=<full url to explain>");
     };
@@ -55,7 +58,7 @@ pub async fn explain<S: RouteStore>(url: &Url, req: &RequestFacts<'_>, store: &S
         }
     };
     let simulated = RequestFacts { country, ..req.clone() };
-    let decision = decide(&target, &host, &path, &simulated, store, rules, true).await;
+    let decision = decide(&target, &host, &path, &simulated, store, rules, Purpose::Explain).await;
     let mut body = json!({
         "url": target.as_str(),
         "host": host,

@@ -7,19 +7,17 @@ use std::cell::RefCell;
 
 use url::Url;
 
-use crate::admin::{self, authorize, AdminOp, ADMIN_PREFIX};
-use crate::canon::{canonical_host, canonical_path, CanonError};
-use crate::click::{referer_host, Click, Outcome};
-use crate::error::Error;
-use crate::explain;
-use crate::lookup::{lookup, Found, Source, Step};
-use crate::pattern::{substitute, SubstituteError};
-use crate::query::merge_query;
-use crate::reply::{Reply, ALLOW};
+use crate::admin::{self, AdminOp, ADMIN_PREFIX};
+use crate::auth::bearer_matches;
 use crate::cache::IsolateCache;
-use crate::store::{RouteStore, StoreError};
+use crate::click::{referer_host, Click, Outcome};
+use crate::decide::{canonical, decide, Purpose};
+use crate::error::{Error, StoreError};
+use crate::explain;
+use crate::reply::{Reply, ALLOW};
+use crate::request::RequestFacts;
+use crate::store::{Admin, RouteReads, StrongLinks, WriteView};
 use crate::ua;
-use crate::variant::{choose, client_cookie, client_id, ClientFacts, Variant};
 
 /// Paths under this prefix are the redirector's own; they are never looked up in KV.
 pub const RESERVED_PREFIX: &str = "/__redirector/";
@@ -27,29 +25,6 @@ pub const RESERVED_PREFIX: &str = "/__redirector/";
 pub const HEALTH_PATH: &str = "/__redirector/health";
 /// Explain endpoint (see [`crate::explain`]).
 pub const EXPLAIN_PATH: &str = "/__redirector/explain";
-
-/// What the worker knows about the incoming request.
-#[derive(Debug, Clone, Default)]
-pub struct RequestFacts<'a> {
-    pub method: &'a str,
-    /// `request.cf.country`
-    pub country: Option<&'a str>,
-    /// `request.cf.colo`
-    pub colo: Option<&'a str>,
-    pub referer: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
-    pub accept_language: Option<&'a str>,
-    pub cookie: Option<&'a str>,
-    /// `CF-Connecting-IP`, for sticky canaries without cookies.
-    pub client_ip: Option<&'a str>,
-    pub authorization: Option<&'a str>,
-    /// `X-Redirector-Country`: explain only, simulates `cf.country`.
-    pub explain_country: Option<&'a str>,
-    /// Request body, read by the worker for admin requests only.
-    pub body: Option<&'a str>,
-    /// Unix milliseconds, used for `starts`/`expires`.
-    pub now_ms: i64,
-}
 
 /// Who may use `/__redirector/explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,81 +56,6 @@ pub struct Handled {
     pub fault: Option<Error>,
 }
 
-/// A redirect decided for a request.
-#[derive(Debug, Clone)]
-pub struct Redirect {
-    pub found: Found,
-    pub route_id: String,
-    pub variant: Variant,
-    pub status: u16,
-    pub location: Url,
-    /// `Set-Cookie` to send (canary records, first visit).
-    pub set_cookie: Option<String>,
-}
-
-impl Redirect {
-    pub fn reply(&self) -> Reply {
-        let reply = Reply::redirect(self.status, self.location.as_str(), self.variant != Variant::Plain);
-        match &self.set_cookie {
-            Some(cookie) => reply.header("set-cookie", cookie.clone()),
-            None => reply,
-        }
-    }
-}
-
-/// The decision for one canonical host and path, with the steps that led to it
-/// (recorded only when asked for, by explain).
-#[derive(Debug)]
-pub struct Decision {
-    pub steps: Vec<Step>,
-    pub result: Result<Redirect, Error>,
-}
-
-/// Look up, choose the target, substitute and merge the query.
-pub async fn decide<S: RouteStore>(
-    url: &Url,
-    host: &str,
-    path: &str,
-    req: &RequestFacts<'_>,
-    store: &S,
-    rules: &RefCell<IsolateCache>,
-    trace: bool,
-) -> Decision {
-    let mut steps = Vec::new();
-    let result = match lookup(store, rules, host, path, req.now_ms, trace.then_some(&mut steps)).await {
-        Ok(Some(found)) => redirect(found, url, req),
-        Ok(None) => Err(Error::NotFound),
-        Err(e) => Err(e),
-    };
-    Decision { steps, result }
-}
-
-fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>) -> Result<Redirect, Error> {
-    let route_id = found.route_id();
-    // Only conditions and canaries look at the client; plain records skip the work.
-    let varies = !found.record.when.is_empty() || found.record.canary.is_some();
-    let (cid, from_cookie) = if varies { client_id(req.cookie, req.client_ip, req.user_agent) } else { (String::new(), true) };
-    let device = if varies { ua::device_tags(req.user_agent) } else { ua::device_tags(None) };
-    let client = ClientFacts { country: req.country, accept_language: req.accept_language, device, client_id: &cid };
-    let choice = choose(&found.record, &route_id, &client);
-    let mut location = match &found.source {
-        Source::Rule { captures, .. } => substitute(choice.to, captures).map_err(|e| match e {
-            SubstituteError::TooLong => Error::UriTooLong,
-            SubstituteError::OriginChanged => Error::InvalidRecord {
-                key: found.key.clone(),
-                error: crate::record::RecordError { field: "to".into(), reason: "substitution changed the origin".into() },
-            },
-        })?,
-        Source::Exact => choice.to.clone(),
-    };
-    if found.record.forward_query {
-        merge_query(&mut location, url.query());
-    }
-    let set_cookie = (found.record.canary.is_some() && !from_cookie).then(|| client_cookie(&cid));
-    let (status, variant) = (choice.status, choice.variant);
-    Ok(Redirect { found, route_id, variant, status, location, set_cookie })
-}
-
 enum Method {
     Read { head: bool },
     Options,
@@ -171,9 +71,13 @@ fn method(m: &str) -> Method {
     }
 }
 
+/// Everything the flow needs of the bindings.
+pub trait Stores: RouteReads + WriteView + StrongLinks + Admin {}
+impl<S: RouteReads + WriteView + StrongLinks + Admin> Stores for S {}
+
 /// Handle one request. Never panics; every path yields a reply and exactly one click.
 /// `store` is `None` when the KV binding is missing, which answers like a KV failure.
-pub async fn handle<S: RouteStore>(
+pub async fn handle<S: Stores>(
     url: &Url,
     req: &RequestFacts<'_>,
     store: Option<&S>,
@@ -233,7 +137,7 @@ pub async fn handle<S: RouteStore>(
         let Some(store) = store else {
             return failed(missing_store(), click, head);
         };
-        let decision = decide(url, &click.host, &click.path, req, store, rules, false).await;
+        let decision = decide(url, &click.host, &click.path, req, store, rules, Purpose::Redirect).await;
         match decision.result {
             Ok(redirect) => {
                 click.route_id = redirect.route_id.clone();
@@ -250,9 +154,9 @@ pub async fn handle<S: RouteStore>(
     Handled { reply, click, fault: None }
 }
 
-/// The admin API (see [`crate::admin`]): authorise, validate, then read or write
-/// through the store. A write also drops this isolate's cached copies of the keys.
-async fn admin<S: RouteStore>(
+/// The admin API (see [`crate::admin`]). A write also drops this isolate's cached
+/// copies of the keys and notes the write for read-your-writes.
+async fn admin<S: Admin>(
     url: &Url,
     req: &RequestFacts<'_>,
     store: Option<&S>,
@@ -260,37 +164,25 @@ async fn admin<S: RouteStore>(
     dep: &Deployment<'_>,
     mut click: Click,
 ) -> Handled {
-    let op = match authorize(dep.admin_token, req.authorization)
-        .and_then(|()| admin::parse_request(req.method, url, req.body.unwrap_or("")))
-    {
-        Ok(op) => op,
+    let served = admin::serve(req.method, url, dep.admin_token, req.authorization, req.body, store).await;
+    let (op, reply) = match served {
+        Ok(done) => done,
         Err(e) => return failed(e, click, false),
     };
-    let Some(store) = store else { return failed(missing_store(), click, false) };
-    let reply = match op {
-        AdminOp::Read(key) => {
-            click.route_id = key.key.clone();
-            match store.admin_read(&key).await {
-                Ok(Some(read)) => admin::read_reply(&key, &read.value, read.source, read.clicks),
-                Ok(None) => return failed(Error::NotFound, click, false),
-                Err(e) => return failed(Error::StoreUnavailable(e), click, false),
-            }
-        }
+    match &op {
+        AdminOp::Read(key) => click.route_id = key.key.clone(),
         AdminOp::Write(writes) => {
             if let [only] = writes.as_slice() {
                 click.route_id = only.key.key.clone();
             }
-            if let Err(e) = store.admin_write(&writes).await {
-                return failed(Error::StoreUnavailable(e), click, false);
-            }
             let mut cache = rules.borrow_mut();
             cache.marker.wrote(req.now_ms);
-            for w in &writes {
+            for w in writes {
                 cache.invalidate(&w.key.key);
             }
-            admin::written_reply(&writes)
         }
-    };
+        AdminOp::Status(_) => {}
+    }
     click.outcome = Outcome::Admin;
     click.status = reply.status;
     Handled { reply, click, fault: None }
@@ -300,36 +192,13 @@ fn missing_store() -> Error {
     Error::StoreUnavailable(StoreError("ROUTES_KV binding is not configured".into()))
 }
 
-/// Canonical host and path of a URL, or the error that answers it.
-pub fn canonical(url: &Url) -> Result<(String, String), Error> {
-    let path = canonical_path(url.path()).map_err(|e| match e {
-        CanonError::PathTooLong => Error::UriTooLong,
-        other => Error::BadRequest(other),
-    })?;
-    let host = canonical_host(url.host_str().unwrap_or("")).map_err(Error::BadRequest)?;
-    Ok((host, path))
-}
-
 /// Explain is on, or its token was presented (compared in constant time).
 fn explain_allowed(access: ExplainAccess<'_>, authorization: Option<&str>) -> bool {
     match access {
         ExplainAccess::Off => false,
         ExplainAccess::On => true,
-        ExplainAccess::Token(token) => authorization
-            .and_then(|a| a.strip_prefix("Bearer "))
-            .is_some_and(|given| !token.is_empty() && constant_time_eq(given.trim().as_bytes(), token.as_bytes())),
+        ExplainAccess::Token(token) => bearer_matches(token, authorization),
     }
-}
-
-/// Equality whose time depends only on the lengths, not on where the inputs differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= usize::from(x ^ y);
-    }
-    diff == 0
 }
 
 fn failed(error: Error, mut click: Click, head: bool) -> Handled {
@@ -360,15 +229,6 @@ fn health(dep: &Deployment<'_>) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn constant_time_eq_is_equality() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"", b"x"));
-        assert!(constant_time_eq(b"", b""));
-    }
 
     #[test]
     fn explain_access() {

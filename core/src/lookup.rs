@@ -19,7 +19,8 @@ use crate::pattern::Captures;
 use crate::record::{parse_link_record, LinkRecord};
 use crate::rules::{parse_rules, RuleMatch};
 use crate::ryw::Refresh;
-use crate::store::{RouteStore, StrongAnswer, MAX_KEY_BYTES};
+use crate::store::{RouteReads, StrongLinks, StrongMode, WriteView, MAX_KEY_BYTES};
+use crate::strong::msg::StrongAnswer;
 
 /// Where the answering record came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +36,10 @@ pub struct Found {
     pub source: Source,
     /// Shared with the isolate cache: a hit costs no copy of the record.
     pub record: Rc<LinkRecord>,
+    /// The answer rests on strong-link state the worker may take back at any moment
+    /// (this record is strong, or the lookup went past a strong link that is absent
+    /// now: killed or capped): no cache may keep it.
+    pub revocable: bool,
 }
 
 impl Found {
@@ -72,40 +77,50 @@ pub fn step_key(i: usize, host: &str, path: &str) -> String {
 
 /// Run the lookup steps against `store` (through the isolate `cache`) at `now_ms`.
 /// With `trace`, every step taken is recorded for explain (ordinary requests pass
-/// `None` and pay nothing for it).
+/// `None` and pay nothing for it). `mode` says whether strong links count the click
+/// (a redirect) or only say what they would answer (explain).
 ///
 /// When the isolate's view of the location's latest admin write is due for a re-read
 /// ([`crate::ryw`]): while the view is still fresh, the read runs alongside the steps
 /// (no added latency) and is applied after them; once it is stale (after an idle
 /// spell), the read comes first, so the cache is never trusted on a stale view.
-pub async fn lookup<S: RouteStore>(
+pub async fn lookup<S: RouteReads + WriteView + StrongLinks>(
     store: &S,
     cache: &RefCell<IsolateCache>,
     host: &str,
     path: &str,
     now_ms: i64,
+    mode: StrongMode,
     trace: Option<&mut Vec<Step>>,
 ) -> Result<Option<Found>, Error> {
     let due = cache.borrow_mut().marker.refresh_due(now_ms);
+    let at = Lookup { store, cache, now_ms, mode };
     match due {
-        Refresh::No => steps(store, cache, host, path, now_ms, trace).await,
-        Refresh::Ahead => join(steps(store, cache, host, path, now_ms, trace), read_marker(store, cache, now_ms)).await.0,
+        Refresh::No => steps(&at, host, path, trace).await,
+        Refresh::Ahead => join(steps(&at, host, path, trace), read_marker(store, cache, now_ms)).await.0,
         Refresh::Now => {
             read_marker(store, cache, now_ms).await;
-            steps(store, cache, host, path, now_ms, trace).await
+            steps(&at, host, path, trace).await
         }
     }
 }
 
-async fn steps<S: RouteStore>(
-    store: &S,
-    cache: &RefCell<IsolateCache>,
+/// What every step needs.
+struct Lookup<'a, S> {
+    store: &'a S,
+    cache: &'a RefCell<IsolateCache>,
+    now_ms: i64,
+    mode: StrongMode,
+}
+
+async fn steps<S: RouteReads + StrongLinks>(
+    at: &Lookup<'_, S>,
     host: &str,
     path: &str,
-    now_ms: i64,
     mut trace: Option<&mut Vec<Step>>,
 ) -> Result<Option<Found>, Error> {
     let tracing = trace.is_some();
+    let mut past_strong = false;
     for (i, step) in STEPS.into_iter().enumerate() {
         let key = step_key(i, host, path);
         let mut note = |key: &str, result: String| {
@@ -117,9 +132,10 @@ async fn steps<S: RouteStore>(
             note(&key, "skipped: longer than KV's 512-byte key limit".into());
             continue;
         }
-        let found = if i < 2 { exact(store, cache, key, now_ms).await } else { rule(store, cache, key, path, now_ms).await };
+        let found = if i < 2 { exact(at, key).await } else { rule(at, key, path).await };
         match found {
-            Ok(Outcome::Found(found)) => {
+            Ok(Outcome::Found(mut found)) => {
+                found.revocable |= past_strong;
                 if tracing {
                     let result = match &found.source {
                         Source::Exact => "matched".into(),
@@ -130,6 +146,10 @@ async fn steps<S: RouteStore>(
                 return Ok(Some(found));
             }
             Ok(Outcome::Absent(key, why)) => note(&key, why.into_owned()),
+            Ok(Outcome::StrongAbsent(key, why)) => {
+                past_strong = true;
+                note(&key, format!("strong: {why}"));
+            }
             Err(e) => {
                 note(&step_key(i, host, path), format!("error: {e}"));
                 return Err(e);
@@ -141,7 +161,7 @@ async fn steps<S: RouteStore>(
 
 /// Read the location's write marker and apply it: a write this isolate had not seen
 /// drops its cache.
-async fn read_marker<S: RouteStore>(store: &S, cache: &RefCell<IsolateCache>, now_ms: i64) {
+async fn read_marker<S: WriteView>(store: &S, cache: &RefCell<IsolateCache>, now_ms: i64) {
     let seen = store.last_write().await;
     let mut cache = cache.borrow_mut();
     match seen {
@@ -161,27 +181,28 @@ enum Outcome {
     Found(Found),
     /// The key, and why it did not answer.
     Absent(String, Cow<'static, str>),
+    /// A strong link the authority says is absent now (killed, capped, deleted).
+    StrongAbsent(String, String),
 }
 
-async fn exact<S: RouteStore>(
-    store: &S,
-    cache: &RefCell<IsolateCache>,
-    key: String,
-    now_ms: i64,
-) -> Result<Outcome, Error> {
+async fn exact<S: RouteReads + StrongLinks>(at: &Lookup<'_, S>, key: String) -> Result<Outcome, Error> {
+    let Lookup { store, cache, now_ms, mode } = *at;
     // Never hold the RefCell across an await: an isolate serves requests concurrently.
-    let cached = cache.borrow().links.get(&key, now_ms);
+    let (cached, generation) = {
+        let cache = cache.borrow();
+        (cache.links.get(&key, now_ms), cache.generation())
+    };
     let link = match cached {
         Some(Some(link)) => Some(link),
         // A cached miss may have been created since in this location: ask the pin.
         Some(None) => match store.pinned(&key).await {
-            Some(value) => remember(cache, &key, value, now_ms),
+            Some(value) => remember(cache, &key, value, now_ms, generation),
             None => None,
         },
         None => {
             let pins = cache.borrow().marker.check(now_ms);
             let raw = store.get(&key, pins).await.map_err(Error::StoreUnavailable)?;
-            remember(cache, &key, raw, now_ms)
+            remember(cache, &key, raw, now_ms, generation)
         }
     };
     let Some(link) = link else {
@@ -194,24 +215,27 @@ async fn exact<S: RouteStore>(
     if record.strong {
         // The Durable Object's answer wins over KV's: it may hold a newer record (a
         // kill switch) and it counts clicks against max_clicks exactly.
-        match store.strong_click(&key, &link.raw).await {
+        match store.strong(&key, &link.raw, mode).await {
             Ok(StrongAnswer::Serve(authoritative)) => match parse_link_record(&authoritative) {
                 Ok(r) => record = Rc::new(r),
                 Err(error) => return Err(Error::InvalidRecord { key, error }),
             },
-            Ok(StrongAnswer::Absent(why)) => return Ok(Outcome::Absent(key, format!("strong: {why}").into())),
+            Ok(StrongAnswer::Absent(why)) => return Ok(Outcome::StrongAbsent(key, why)),
             Err(_) => return Err(Error::StrongUnavailable { key }),
         }
     }
     if !record.is_live(now_ms) {
         return Ok(Outcome::Absent(key, not_live(&record, now_ms).into()));
     }
-    Ok(Outcome::Found(Found { key, source: Source::Exact, record }))
+    let revocable = record.strong;
+    Ok(Outcome::Found(Found { key, source: Source::Exact, record, revocable }))
 }
 
-fn remember(cache: &RefCell<IsolateCache>, key: &str, raw: Option<String>, now_ms: i64) -> Option<Rc<CachedLink>> {
+/// Cache what a read found (unless the cache was dropped while it was in flight,
+/// see [`IsolateCache::generation`]) and return it.
+fn remember(cache: &RefCell<IsolateCache>, key: &str, raw: Option<String>, now_ms: i64, generation: u64) -> Option<Rc<CachedLink>> {
     let link = raw.map(|raw| Rc::new(CachedLink::parse(raw)));
-    cache.borrow_mut().links.insert(key, link.clone(), now_ms);
+    cache.borrow_mut().insert_link(key, link.clone(), now_ms, generation);
     link
 }
 
@@ -225,22 +249,20 @@ fn not_live(record: &LinkRecord, now_ms: i64) -> &'static str {
     }
 }
 
-async fn rule<S: RouteStore>(
-    store: &S,
-    cache: &RefCell<IsolateCache>,
-    key: String,
-    path: &str,
-    now_ms: i64,
-) -> Result<Outcome, Error> {
+async fn rule<S: RouteReads>(at: &Lookup<'_, S>, key: String, path: &str) -> Result<Outcome, Error> {
+    let Lookup { store, cache, now_ms, .. } = *at;
     // Never hold the RefCell across the await: an isolate serves requests concurrently.
-    let cached = cache.borrow().rules.get(&key, now_ms);
+    let (cached, generation) = {
+        let cache = cache.borrow();
+        (cache.rules.get(&key, now_ms), cache.generation())
+    };
     let rules = match cached {
         Some(rules) => rules,
         None => {
             let pins = cache.borrow().marker.check(now_ms);
             let raw = store.get(&key, pins).await.map_err(Error::StoreUnavailable)?;
             let parsed = raw.map(|r| Rc::new(parse_rules(&r)));
-            cache.borrow_mut().rules.insert(&key, parsed.clone(), now_ms);
+            cache.borrow_mut().insert_rules(&key, parsed.clone(), now_ms, generation);
             parsed
         }
     };
@@ -254,6 +276,7 @@ async fn rule<S: RouteStore>(
             key,
             source: Source::Rule { index, from: from.to_string(), captures },
             record: Rc::clone(record),
+            revocable: false,
         })),
         RuleMatch::Invalid { error, .. } => Err(Error::InvalidRecord { key, error: error.clone() }),
         RuleMatch::Miss { skipped } if skipped.is_empty() => {

@@ -8,8 +8,40 @@ pub const ALLOW: &str = "GET, HEAD, OPTIONS";
 /// `Cache-Control` for 301 and 308: public, but bounded so a changed permanent route
 /// reaches browsers and shared caches within the hour.
 pub const PERMANENT_CACHE: &str = "public, max-age=3600";
+/// The longest a permanent redirect may be cached, in seconds.
+pub const PERMANENT_MAX_AGE_SECS: i64 = 3600;
+/// A permanent redirect due to expire sooner than this is not cached at all.
+pub const MIN_PUBLIC_MAX_AGE_SECS: i64 = 60;
 /// `Cache-Control` for 302, 303 and 307: per-request answers, never stored.
 pub const TEMPORARY_CACHE: &str = "private, no-store";
+
+/// What a redirect's cache policy depends on besides its status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheFacts {
+    /// The answer depends on the client (conditions, canaries).
+    pub varies: bool,
+    /// The answer depends on state the worker may take back at any moment: a strong
+    /// link (kill switch, click cap), or a lookup that went past one.
+    pub revocable: bool,
+    /// Milliseconds until the record's `expires`, if it has one.
+    pub expires_in_ms: Option<i64>,
+}
+
+/// `Cache-Control` for a redirect. Only 301/308 may be kept, and only when no cache
+/// can end up holding an answer the worker must take back: never when the answer
+/// `varies` or is `revocable`, and never past the record's `expires` (a record due
+/// to expire within [`MIN_PUBLIC_MAX_AGE_SECS`] is not cached at all). Everything else
+/// is `private, no-store`.
+pub fn redirect_cache(status: u16, facts: CacheFacts) -> String {
+    if !matches!(status, 301 | 308) || facts.varies || facts.revocable {
+        return TEMPORARY_CACHE.to_string();
+    }
+    match facts.expires_in_ms {
+        None => PERMANENT_CACHE.to_string(),
+        Some(ms) if ms / 1000 < MIN_PUBLIC_MAX_AGE_SECS => TEMPORARY_CACHE.to_string(),
+        Some(ms) => format!("public, max-age={}", (ms / 1000).min(PERMANENT_MAX_AGE_SECS)),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -32,12 +64,9 @@ impl Reply {
         Self::empty(status).header("content-type", "application/json").with_body(body)
     }
 
-    /// A redirect: empty body, `Location`, and its cache policy: 301/308 are public for
-    /// a bounded time unless the answer `varies` per client (conditions, canaries),
-    /// which no cache may keep; everything else is `private, no-store`.
-    pub fn redirect(status: u16, location: &str, varies: bool) -> Self {
-        let cache = if matches!(status, 301 | 308) && !varies { PERMANENT_CACHE } else { TEMPORARY_CACHE };
-        Self::empty(status).header("location", location).header("cache-control", cache)
+    /// A redirect: empty body, `Location`, and its cache policy ([`redirect_cache`]).
+    pub fn redirect(status: u16, location: &str, facts: CacheFacts) -> Self {
+        Self::empty(status).header("location", location).header("cache-control", redirect_cache(status, facts))
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -58,5 +87,27 @@ impl Reply {
     pub fn without_body(mut self) -> Self {
         self.body.clear();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bug: a strong (or capped) 301 link, and a 301 expiring in ten minutes, were
+    /// answered `public, max-age=3600`: caches kept redirecting past the kill switch,
+    /// the cap and the expiry.
+    #[test]
+    fn caches_never_outlive_a_kill_switch_a_cap_or_an_expiry() {
+        let plain = CacheFacts::default();
+        assert_eq!(redirect_cache(301, plain), PERMANENT_CACHE);
+        assert_eq!(redirect_cache(308, plain), PERMANENT_CACHE);
+        assert_eq!(redirect_cache(302, plain), TEMPORARY_CACHE);
+        assert_eq!(redirect_cache(301, CacheFacts { revocable: true, ..plain }), TEMPORARY_CACHE);
+        assert_eq!(redirect_cache(301, CacheFacts { varies: true, ..plain }), TEMPORARY_CACHE);
+        assert_eq!(redirect_cache(301, CacheFacts { expires_in_ms: Some(600_000), ..plain }), "public, max-age=600");
+        assert_eq!(redirect_cache(301, CacheFacts { expires_in_ms: Some(86_400_000), ..plain }), PERMANENT_CACHE);
+        assert_eq!(redirect_cache(301, CacheFacts { expires_in_ms: Some(59_999), ..plain }), TEMPORARY_CACHE);
+        assert_eq!(redirect_cache(307, CacheFacts { expires_in_ms: Some(600_000), ..plain }), TEMPORARY_CACHE);
     }
 }

@@ -1,37 +1,63 @@
-//! The route store seam: the only thing the core needs from KV.
+//! The seams between the core and the worker's bindings, one trait per kind of
+//! caller, so each sees only what it uses:
 //!
-//! The worker implements [`RouteStore`] over its `ROUTES_KV_<ENV>` binding; tests use
-//! an in-memory store that can be told to fail.
+//! | trait | used by | the worker implements it over |
+//! |---|---|---|
+//! | [`RouteReads`] | [`crate::lookup`] | `ROUTES_KV_<ENV>` and this location's read-your-writes pins |
+//! | [`WriteView`] | [`crate::lookup`] | the location's write marker ([`crate::ryw`]) |
+//! | [`StrongLinks`] | [`crate::lookup`] | the strong links' counters in `ROUTE_DO_<ENV>` |
+//! | [`Admin`] | [`crate::admin`] | the shards in `ROUTE_DO_<ENV>` |
+//!
+//! Tests implement them in memory, failing on demand; the strong-route logic they
+//! call is the core's own ([`crate::strong`]).
 
-use std::fmt;
-
-use crate::admin::{AdminKey, Write};
+pub use crate::error::StoreError;
+use crate::key::RouteKey;
+pub use crate::key::MAX_KEY_BYTES;
 use crate::ryw::PinCheck;
+use crate::strong::msg::{StatusAnswer, StrongAnswer};
 
-/// KV's limit on key length; longer keys cannot exist, so they are not looked up.
-pub const MAX_KEY_BYTES: usize = 512;
+/// Route records by KV key.
+// Workers run single-threaded, so the futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait RouteReads {
+    /// The raw value at `key`, `Ok(None)` when there is none; `pins` says when this
+    /// location's read-your-writes pin is consulted (and then preferred).
+    async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError>;
 
-/// The store could not answer (network, limits, binding gone). Never means "absent".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "route store unavailable: {}", self.0)
+    /// This location's read-your-writes pin for `key`, if any: `Some(Some(v))` written,
+    /// `Some(None)` deleted. [`RouteReads::get`] already consults pins as told; this
+    /// is for re-checking a miss the isolate has cached. Default: no pins.
+    async fn pinned(&self, key: &str) -> Option<Option<String>> {
+        let _ = key;
+        None
     }
 }
 
-impl std::error::Error for StoreError {}
+/// The location's latest admin write.
+#[allow(async_fn_in_trait)]
+pub trait WriteView {
+    /// When this location last served an admin write, from its marker (`None`: not
+    /// in the last [`crate::ryw::PIN_TTL_MS`]). Default: never.
+    async fn last_write(&self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
+}
 
-/// What the strong-route authority (`ROUTE_DO_<ENV>`) says about one click.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StrongAnswer {
-    /// Redirect with this record (the authority's copy, which wins over KV's); the
-    /// click has been counted.
-    Serve(String),
-    /// Treat the route as absent (deleted, disabled, outside its window, or its
-    /// `max_clicks` reached); the reason is for explain.
-    Absent(String),
+/// Whether asking about a strong link may change anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrongMode {
+    /// A redirect: the click is counted (and the counter may adopt KV's copy).
+    Click,
+    /// Explain: the same answer, nothing counted or stored.
+    Peek,
+}
+
+/// The strong links' authority.
+#[allow(async_fn_in_trait)]
+pub trait StrongLinks {
+    /// Ask about the strong link at `key`, whose KV value is `kv_value`.
+    async fn strong(&self, key: &str, kv_value: &str, mode: StrongMode) -> Result<StrongAnswer, StoreError>;
 }
 
 /// A route as the admin API reads it.
@@ -44,45 +70,30 @@ pub struct AdminRead {
     pub clicks: Option<u64>,
 }
 
-/// Read access to route records by KV key, the strong-route authority, and the
-/// admin writes (which go through the authority).
-// Workers run single-threaded, so the futures need not be `Send`.
+/// One write: a value to store, or `None` to delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub key: RouteKey,
+    pub value: Option<String>,
+}
+
+/// What an accepted write left to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Keys not yet written through to KV (the shards' alarms finish them).
+    pub kv_pending: u64,
+    /// Shards of a bulk that committed but did not confirm (they apply it
+    /// themselves from the coordinator's decision).
+    pub shards_pending: Vec<String>,
+}
+
+/// The admin API's writes and reads, through the shards.
 #[allow(async_fn_in_trait)]
-pub trait RouteStore {
-    /// The raw value at `key`, `Ok(None)` when there is none; `pins` says when this
-    /// location's read-your-writes pin is consulted (and then preferred).
-    async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError>;
-
-    /// When this location last served an admin write, from its marker (`None`: not
-    /// in the last [`crate::ryw::PIN_TTL_MS`]). Default: never.
-    async fn last_write(&self) -> Result<Option<i64>, StoreError> {
-        Ok(None)
-    }
-
-    /// Ask the authority to count a click on the strong link at `key`, whose KV value
-    /// is `kv_value` (adopted by the authority if it has no copy yet). The default
-    /// has no authority, so strong links cannot be answered.
-    async fn strong_click(&self, key: &str, kv_value: &str) -> Result<StrongAnswer, StoreError> {
-        let _ = (key, kv_value);
-        Err(StoreError("no Durable Object binding for strong routes".into()))
-    }
-
-    /// This location's read-your-writes pin for `key`, if any: `Some(Some(v))` written,
-    /// `Some(None)` deleted. [`RouteStore::get`] already consults pins as told; this
-    /// is for re-checking a miss the isolate has cached. Default: no pins.
-    async fn pinned(&self, key: &str) -> Option<Option<String>> {
-        let _ = key;
-        None
-    }
-
+pub trait Admin {
     /// The authoritative copy of `key`, else KV's; `None` when neither has it.
-    async fn admin_read(&self, key: &AdminKey) -> Result<Option<AdminRead>, StoreError> {
-        Ok(self.get(&key.key, PinCheck::Always).await?.map(|value| AdminRead { value, source: "kv", clicks: None }))
-    }
-
+    async fn admin_read(&self, key: &RouteKey) -> Result<Option<AdminRead>, StoreError>;
     /// Apply all `writes` or none (the caller has validated them).
-    async fn admin_write(&self, writes: &[Write]) -> Result<(), StoreError> {
-        let _ = writes;
-        Err(StoreError("no Durable Object binding for admin writes".into()))
-    }
+    async fn admin_write(&self, writes: &[Write]) -> Result<WriteReport, StoreError>;
+    /// How far a shard's write-through has got.
+    async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError>;
 }

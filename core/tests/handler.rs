@@ -1,18 +1,20 @@
 //! The whole request flow against an in-memory store that can fail on demand.
 
 use std::cell::RefCell;
-use redirector_core::cache::IsolateCache;
-use redirector_core::ExplainAccess;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use redirector_core::cache::IsolateCache;
 use redirector_core::click::Outcome;
-use redirector_core::admin::Write;
+use redirector_core::key::shard_of;
 use redirector_core::ryw::PinCheck;
-use redirector_core::store::{RouteStore, StoreError, StrongAnswer};
-use redirector_core::{handle, Deployment, Handled, RequestFacts};
+use redirector_core::store::{Admin, AdminRead, RouteReads, StoreError, StrongLinks, StrongMode, Write, WriteReport, WriteView};
+use redirector_core::strong::link::LinkState;
+use redirector_core::strong::msg::{KeyWrite, StatusAnswer, StrongAnswer};
+use redirector_core::strong::shard::{drain, MemoryShardStore, Outbound, Shard, INLINE_DRAIN};
+use redirector_core::{handle, Body, Deployment, ExplainAccess, Handled, RequestFacts};
 use url::Url;
 
 /// The fake store is always ready, so one poll finishes the flow.
@@ -24,52 +26,116 @@ fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
+/// KV in memory, failing on demand, with the core's own shards and link counters
+/// behind the strong links and the admin API (the worker's Durable Objects run the
+/// same code, `src/route_do.rs`).
 #[derive(Default)]
 struct FakeStore {
-    data: HashMap<String, String>,
+    data: RefCell<HashMap<String, String>>,
     fail: bool,
     reads: RefCell<Vec<String>>,
-    /// Written through the admin API (the fake's "Durable Object").
-    authority: RefCell<HashMap<String, Option<String>>>,
-    clicks: RefCell<HashMap<String, u64>>,
+    shards: RefCell<HashMap<String, RefCell<Shard<MemoryShardStore>>>>,
+    links: RefCell<HashMap<String, LinkState>>,
 }
 
 impl FakeStore {
     fn with(pairs: &[(&str, &str)]) -> Self {
-        Self { data: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), ..Self::default() }
+        let data = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Self { data: RefCell::new(data), ..Self::default() }
+    }
+
+    fn with_shard<T>(&self, shard: &str, f: impl FnOnce(&RefCell<Shard<MemoryShardStore>>) -> T) -> T {
+        let mut shards = self.shards.borrow_mut();
+        let cell = shards.entry(shard.to_string()).or_insert_with(|| RefCell::new(Shard::new(MemoryShardStore::default())));
+        f(cell)
+    }
+
+    fn clicks(&self, key: &str) -> u64 {
+        self.links.borrow().get(key).map_or(0, |l| l.clicks)
     }
 }
 
-impl RouteStore for FakeStore {
+impl RouteReads for FakeStore {
     async fn get(&self, key: &str, _pins: PinCheck) -> Result<Option<String>, StoreError> {
         self.reads.borrow_mut().push(key.to_string());
         if self.fail {
             return Err(StoreError("injected".into()));
         }
-        Ok(self.data.get(key).cloned())
+        Ok(self.data.borrow().get(key).cloned())
     }
+}
 
-    async fn strong_click(&self, key: &str, kv_value: &str) -> Result<StrongAnswer, StoreError> {
-        let value = self.authority.borrow().get(key).cloned().unwrap_or(Some(kv_value.to_string()));
-        let Some(value) = value else { return Ok(StrongAnswer::Absent("deleted".into())) };
-        let record = redirector_core::record::parse_link_record(&value).unwrap();
-        let mut clicks = self.clicks.borrow_mut();
-        let n = clicks.entry(key.to_string()).or_default();
-        if record.max_clicks.is_some_and(|max| *n >= max) {
-            return Ok(StrongAnswer::Absent("max_clicks reached".into()));
+impl WriteView for FakeStore {}
+
+impl StrongLinks for FakeStore {
+    async fn strong(&self, key: &str, kv_value: &str, mode: StrongMode) -> Result<StrongAnswer, StoreError> {
+        let shard = shard_of(key);
+        let known = self.links.borrow().get(key).cloned();
+        let mut link = match (known, mode) {
+            (Some(link), _) => link,
+            (None, StrongMode::Click) => {
+                let adopted = self.with_shard(shard, |s| s.borrow_mut().adopt(key, kv_value)).map_err(|e| StoreError(e.to_string()))?;
+                LinkState::adopted(adopted.value, adopted.version)
+            }
+            (None, StrongMode::Peek) => {
+                let read = self.with_shard(shard, |s| s.borrow().read(key)).map_err(|e| StoreError(e.to_string()))?;
+                if read.known { LinkState::adopted(read.value, read.version) } else { LinkState::adopted(Some(kv_value.into()), 0) }
+            }
+        };
+        Ok(match mode {
+            StrongMode::Peek => link.peek(NOW),
+            StrongMode::Click => {
+                let (answer, _) = link.click(NOW);
+                self.links.borrow_mut().insert(key.to_string(), link);
+                answer
+            }
+        })
+    }
+}
+
+impl Outbound for FakeStore {
+    async fn kv_write(&self, key: &str, value: Option<&str>) -> Result<(), String> {
+        match value {
+            Some(v) => self.data.borrow_mut().insert(key.into(), v.into()),
+            None => self.data.borrow_mut().remove(key),
+        };
+        Ok(())
+    }
+    async fn link_update(&self, key: &str, value: Option<&str>, version: u64) -> Result<(), String> {
+        if let Some(link) = self.links.borrow_mut().get_mut(key) {
+            link.update(value.map(str::to_string), version);
         }
-        *n += 1;
-        Ok(StrongAnswer::Serve(value))
+        Ok(())
+    }
+}
+
+impl Admin for FakeStore {
+    async fn admin_read(&self, key: &redirector_core::key::RouteKey) -> Result<Option<AdminRead>, StoreError> {
+        let read = self.with_shard(&key.shard, |s| s.borrow().read(&key.key)).map_err(|e| StoreError(e.to_string()))?;
+        Ok(read.value.map(|value| AdminRead { value, source: "durable_object", clicks: Some(self.clicks(&key.key)) }))
     }
 
-    async fn admin_write(&self, writes: &[Write]) -> Result<(), StoreError> {
+    async fn admin_write(&self, writes: &[Write]) -> Result<WriteReport, StoreError> {
         if self.fail {
             return Err(StoreError("injected".into()));
         }
+        let mut by_shard: std::collections::BTreeMap<&str, Vec<KeyWrite>> = Default::default();
         for w in writes {
-            self.authority.borrow_mut().insert(w.key.key.clone(), w.value.clone());
+            by_shard.entry(&w.key.shard).or_default().push(KeyWrite { key: w.key.key.clone(), value: w.value.clone() });
         }
-        Ok(())
+        let mut kv_pending = 0;
+        for (shard, writes) in by_shard {
+            kv_pending += self.with_shard(shard, |cell| -> Result<u64, StoreError> {
+                cell.borrow_mut().write(&writes, NOW).map_err(|e| StoreError(e.to_string()))?;
+                block_on(drain(cell, self, NOW, INLINE_DRAIN))?;
+                Ok(cell.borrow().status()?.kv_pending)
+            })?;
+        }
+        Ok(WriteReport { kv_pending, shards_pending: vec![] })
+    }
+
+    async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError> {
+        self.with_shard(shard, |s| s.borrow().status())
     }
 }
 
@@ -332,7 +398,7 @@ struct Location {
     checks: RefCell<Vec<PinCheck>>,
 }
 
-impl RouteStore for Location {
+impl RouteReads for Location {
     async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
         self.checks.borrow_mut().push(pins);
         let kv = self.kv.get(key, pins).await?;
@@ -342,8 +408,29 @@ impl RouteStore for Location {
     async fn pinned(&self, key: &str) -> Option<Option<String>> {
         self.pins.borrow().get(key).cloned()
     }
+}
+
+impl WriteView for Location {
     async fn last_write(&self) -> Result<Option<i64>, StoreError> {
         Ok(self.last_write.get())
+    }
+}
+
+impl StrongLinks for Location {
+    async fn strong(&self, key: &str, kv_value: &str, mode: StrongMode) -> Result<StrongAnswer, StoreError> {
+        self.kv.strong(key, kv_value, mode).await
+    }
+}
+
+impl Admin for Location {
+    async fn admin_read(&self, key: &redirector_core::key::RouteKey) -> Result<Option<AdminRead>, StoreError> {
+        self.kv.admin_read(key).await
+    }
+    async fn admin_write(&self, writes: &[Write]) -> Result<WriteReport, StoreError> {
+        self.kv.admin_write(writes).await
+    }
+    async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError> {
+        self.kv.admin_status(shard).await
     }
 }
 
@@ -503,22 +590,79 @@ fn strong_routes_ask_the_authority_and_respect_the_cap() {
     }
     let capped = get(&store, "https://go.example.com/strong");
     assert_eq!(capped.reply.status, 404, "max_clicks reached: treated as absent");
-    assert_eq!(store.clicks.borrow()["go.example.com/strong"], 5);
-    // the authority's copy wins over KV's (kill switch)
+    assert_eq!(store.clicks("go.example.com/strong"), 5);
+    // The kill switch: an admin write reaches the counter, whatever KV says.
     let store = routes();
-    store.authority.borrow_mut().insert(
-        "go.example.com/strong".into(),
-        Some(r#"{"to":"https://example.com/s","strong":true,"enabled":false}"#.into()),
-    );
+    assert_eq!(get(&store, "https://go.example.com/strong").reply.status, 302);
+    let off = r#"{"to":"https://example.com/s","strong":true,"enabled":false}"#;
+    let url = "https://go.example.com/__redirector/admin/route?key=go.example.com/strong";
+    assert_eq!(admin(&store, "PUT", url, Some("Bearer admin-secret"), off).reply.status, 200);
+    store.data.borrow_mut().insert("go.example.com/strong".into(), r#"{"to":"https://example.com/s","strong":true}"#.into());
     assert_eq!(get(&store, "https://go.example.com/strong").reply.status, 404);
+}
+
+/// Bug: explain went through the click path, so each explain of a capped strong link
+/// used one of its `max_clicks` (and adopted KV's copy into the Durable Object).
+#[test]
+fn explain_never_spends_a_click_or_adopts() {
+    let store = FakeStore::with(&[("go.example.com/one", r#"{"to":"https://example.com/s","strong":true,"max_clicks":1}"#)]);
+    let url = "https://go.example.com/__redirector/explain?url=https://go.example.com/one";
+    for _ in 0..3 {
+        let h = get(&store, url);
+        let body: serde_json::Value = serde_json::from_str(&h.reply.body).unwrap();
+        assert_eq!(body["status"], 302, "{body}");
+    }
+    assert!(store.links.borrow().is_empty(), "no counter was created");
+    assert!(store.shards.borrow().values().all(|s| s.borrow().status().unwrap().version == 0), "nothing adopted");
+    assert_eq!(get(&store, "https://go.example.com/one").reply.status, 302, "the one click is still there");
+    assert_eq!(get(&store, "https://go.example.com/one").reply.status, 404);
+    let body: serde_json::Value = serde_json::from_str(&get(&store, url).reply.body).unwrap();
+    assert_eq!(body["status"], 404);
+    assert_eq!(store.clicks("go.example.com/one"), 1);
+}
+
+/// Bug: a strong 301, and a permanent answer reached past a capped strong link, were
+/// cacheable for an hour: caches kept redirecting past the kill switch and the cap.
+#[test]
+fn answers_that_a_strong_link_can_take_back_are_never_cached() {
+    let store = FakeStore::with(&[
+        ("go.example.com/s", r#"{"to":"https://example.com/s","status":301,"strong":true,"max_clicks":1}"#),
+        ("*/s", r#"{"to":"https://example.com/fallback","status":301}"#),
+        ("go.example.com/soon", r#"{"to":"https://example.com/soon","status":308,"expires":"2026-05-28T20:36:40Z"}"#),
+    ]);
+    let first = get(&store, "https://go.example.com/s");
+    assert_eq!((first.reply.status, first.reply.get("cache-control")), (301, Some("private, no-store")));
+    let past = get(&store, "https://go.example.com/s");
+    assert_eq!(past.reply.get("location"), Some("https://example.com/fallback"));
+    assert_eq!(past.reply.get("cache-control"), Some("private, no-store"), "reached past a capped strong link");
+    assert_eq!(get(&store, "https://x.example.com/s").reply.get("cache-control"), Some("public, max-age=3600"));
+    // NOW is 2026-05-28T20:26:40Z: ten minutes before `expires`.
+    assert_eq!(get(&store, "https://go.example.com/soon").reply.get("cache-control"), Some("public, max-age=600"));
 }
 
 #[test]
 fn strong_route_without_an_authority_is_503() {
     struct NoAuthority(FakeStore);
-    impl RouteStore for NoAuthority {
+    impl RouteReads for NoAuthority {
         async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
             self.0.get(key, pins).await
+        }
+    }
+    impl WriteView for NoAuthority {}
+    impl StrongLinks for NoAuthority {
+        async fn strong(&self, _: &str, _: &str, _: StrongMode) -> Result<StrongAnswer, StoreError> {
+            Err(StoreError("no Durable Object binding".into()))
+        }
+    }
+    impl Admin for NoAuthority {
+        async fn admin_read(&self, key: &redirector_core::key::RouteKey) -> Result<Option<AdminRead>, StoreError> {
+            self.0.admin_read(key).await
+        }
+        async fn admin_write(&self, writes: &[Write]) -> Result<WriteReport, StoreError> {
+            self.0.admin_write(writes).await
+        }
+        async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError> {
+            self.0.admin_status(shard).await
         }
     }
     let store = NoAuthority(routes());
@@ -537,7 +681,7 @@ fn strong_route_without_an_authority_is_503() {
 }
 
 fn admin(store: &FakeStore, method: &str, url: &str, auth: Option<&str>, body: &str) -> Handled {
-    let req = RequestFacts { method, authorization: auth, body: Some(body), now_ms: NOW, ..RequestFacts::default() };
+    let req = RequestFacts { method, authorization: auth, body: Body::Text(body), now_ms: NOW, ..RequestFacts::default() };
     run_with(Some(store), &req, url, &RefCell::new(IsolateCache::default()))
 }
 
@@ -551,18 +695,18 @@ fn admin_api_auth_validation_and_writes() {
     let ok = admin(&store, "PUT", url, Some("Bearer admin-secret"), body);
     assert_eq!(ok.reply.status, 200);
     assert_eq!(ok.click.outcome, Outcome::Admin);
-    assert_eq!(store.authority.borrow()["go.example.com/new"].as_deref(), Some(body));
+    assert_eq!(store.data.borrow()["go.example.com/new"], body, "written through to KV");
 
     let bad = admin(&store, "PUT", url, Some("Bearer admin-secret"), r#"{"to":"javascript:alert(1)"}"#);
     assert_eq!(bad.reply.status, 400);
     let json: serde_json::Value = serde_json::from_str(&bad.reply.body).unwrap();
     assert_eq!(json["field"], "to");
-    assert_eq!(store.authority.borrow()["go.example.com/new"].as_deref(), Some(body), "nothing written");
+    assert_eq!(store.data.borrow()["go.example.com/new"], body, "nothing written");
 
     let bulk = r#"[{"key":"a.com/1","value":"https://e.com/1"},{"key":"a.com/2","value":{"to":"https://e.com","status":999}}]"#;
     let refused = admin(&store, "POST", "https://h/__redirector/admin/bulk", Some("Bearer admin-secret"), bulk);
     assert_eq!(refused.reply.status, 400);
-    assert!(!store.authority.borrow().contains_key("a.com/1"), "all or nothing");
+    assert!(!store.data.borrow().contains_key("a.com/1"), "all or nothing");
 }
 
 #[test]
