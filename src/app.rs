@@ -3,14 +3,17 @@
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
-use redirector_core::admin::ADMIN_PREFIX;
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use redirector_core::admin::{body_plan, BODY_TIMEOUT_MS};
 use redirector_core::cache::{IsolateCache, LINK_CACHE_TTL_MS, RULE_CACHE_TTL_MS};
-use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
-use wasm_bindgen::JsValue;
+use redirector_core::{handle, Body, Deployment, ExplainAccess, RequestFacts};
 use url::Url;
-use worker::{console_error, wasm_bindgen_futures, web_sys, Context, Env, Result};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{console_error, wasm_bindgen_futures, web_sys, ByteStream, Context, Env, Result};
 
 use crate::bindings::Bindings;
+use crate::ryw::Pins;
 use crate::store::EdgeStore;
 use crate::{clicks, respond, sentry, RELEASE};
 
@@ -35,6 +38,9 @@ impl Isolate {
     }
 
     fn read(env: &Env) -> Isolate {
+        // The first request of a wasm instance: every start function has run, so
+        // this hook goes on top of the `worker` crate's (which it keeps calling).
+        crate::install_panic_hook();
         let bindings = Bindings::from_env(env);
         let secret = |name| env.secret(name).ok().map(|s| s.to_string());
         let settings = Settings {
@@ -42,11 +48,13 @@ impl Isolate {
             explain_token: secret("EXPLAIN_TOKEN"),
             admin_token: secret("ADMIN_TOKEN"),
             sentry: sentry::Reporter::from_env(env, &bindings.env),
+            body_timeout_ms: var(env, "ADMIN_BODY_TIMEOUT_MS").and_then(|v| v.parse().ok()).unwrap_or(BODY_TIMEOUT_MS),
         };
         // Lifetimes from the ROUTE_CACHE_TTL_MS and RULES_CACHE_TTL_MS vars if set.
         let ms = |name, default| var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default);
         let cache = IsolateCache::new(ms("ROUTE_CACHE_TTL_MS", LINK_CACHE_TTL_MS), ms("RULES_CACHE_TTL_MS", RULE_CACHE_TTL_MS));
-        let store = bindings.kv.clone().map(|kv| EdgeStore { env: bindings.env.clone(), kv, route_do: bindings.route_do.clone() });
+        let pins = || Pins::new(&bindings.env, settings.admin_token.as_deref());
+        let store = bindings.kv.clone().map(|kv| EdgeStore { kv, route_do: bindings.route_do.clone(), pins: pins() });
         Isolate { bindings, settings, cache: Rc::new(RefCell::new(cache)), store }
     }
 }
@@ -57,6 +65,8 @@ struct Settings {
     explain_token: Option<String>,
     admin_token: Option<String>,
     sentry: Option<sentry::Reporter>,
+    /// How long an admin body may take to arrive (`ADMIN_BODY_TIMEOUT_MS`).
+    body_timeout_ms: u64,
 }
 
 impl Settings {
@@ -80,8 +90,6 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     let (bindings, settings) = (&isolate.bindings, &isolate.settings);
     let url = Url::parse(&req.url())?;
     let method = req.method();
-    // Bodies are read for the admin API only (bounded by its own size check).
-    let body = if url.path().starts_with(ADMIN_PREFIX) { body_text(&req).await } else { None };
     let headers = req.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let (referer, user_agent, accept_language, cookie) =
@@ -92,6 +100,13 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     let reserved_header = |name: &str| if reserved { header(name) } else { None };
     let (client_ip, authorization, explain_country) =
         (header("cf-connecting-ip"), reserved_header("authorization"), reserved_header("x-redirector-country"));
+    #[cfg(feature = "test-panic")]
+    crate::test_panic::maybe_panic(&url, isolate.store.as_ref()).await;
+    // A body is read only for an authorised admin write, and only so much of it.
+    let body = match body_plan(url.path(), &method, settings.admin_token.as_deref(), authorization.as_deref()) {
+        Some(max) => read_body(&req, &headers, max, settings.body_timeout_ms).await,
+        None => Err(Body::NotRead),
+    };
     let [country, colo] = cf_strings(&req, ["country", "colo"]);
     let facts = RequestFacts {
         method: &method,
@@ -104,7 +119,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
         client_ip: client_ip.as_deref(),
         authorization: authorization.as_deref(),
         explain_country: explain_country.as_deref(),
-        body: body.as_deref(),
+        body: body.as_deref().map_or_else(|failure| *failure, Body::Text),
         now_ms: started as i64,
     };
     let deployment = Deployment {
@@ -134,9 +149,42 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     respond::to_response(handled.reply)
 }
 
-async fn body_text(req: &web_sys::Request) -> Option<String> {
-    let promise = req.text().ok()?;
-    wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.as_string()
+/// An admin body: refused by `Content-Length` before reading, cut off once it passes
+/// `max` bytes, and abandoned if it has not arrived within `timeout_ms`. The `Err`
+/// side is the [`Body`] that says why there is no text.
+async fn read_body(req: &web_sys::Request, headers: &web_sys::Headers, max: usize, timeout_ms: u64) -> std::result::Result<String, Body<'static>> {
+    let declared = headers.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(Body::TooLarge);
+    }
+    let Some(stream) = req.body() else { return Ok(String::new()) };
+    let read = Box::pin(async move {
+        let mut bytes = ByteStream::from(stream);
+        let mut out = Vec::new();
+        while let Some(chunk) = bytes.next().await {
+            out.extend_from_slice(&chunk.map_err(|_| Body::Unreadable)?);
+            if out.len() > max {
+                return Err(Body::TooLarge);
+            }
+        }
+        String::from_utf8(out).map_err(|_| Body::Unreadable)
+    });
+    match select(read, Box::pin(sleep(timeout_ms))).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err(Body::TimedOut),
+    }
+}
+
+/// A timer as a JS promise (its future keeps the latest waker, as the first poll in
+/// [`crate::fetch`] needs).
+fn sleep(ms: u64) -> wasm_bindgen_futures::JsFuture {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("setTimeout"));
+        if let Ok(f) = set_timeout.and_then(|f| f.dyn_into::<js_sys::Function>()) {
+            let _ = f.call2(&JsValue::NULL, &resolve, &JsValue::from_f64(ms as f64));
+        }
+    });
+    wasm_bindgen_futures::JsFuture::from(promise)
 }
 
 /// String properties of `request.cf`, each `None` when absent (locally and in tests

@@ -7,11 +7,14 @@
 // time. That per-request wrapping cost 5-10 % of this worker's CPU per request on
 // the skewed bench mix (docs/performance.md); this plain handler object skips it.
 //
-// What the wrapping was for is kept. After a Rust panic (panic = "abort") the wasm
-// instance must be rebuilt before it runs again: worker-build's glue marks the
-// instance terminated and rebuilds it on the next call into wasm, and the panic hook
-// in the `worker` crate sets `criticalError`. While that flag is set, the request takes
-// worker-build's own entry, whose constructor rebuilds the instance and clears it.
+// What the wrapping was for is kept, and pinned by tests/integration/panic.test.mjs.
+// After a Rust panic (panic = "abort") the wasm instance is dead and must be rebuilt
+// before it runs again. The panic hooks (the `worker` crate's, and ours on top of it,
+// src/lib.rs `install_panic_hook`) set `criticalError`; while it is set, the next
+// request takes worker-build's own entry, whose constructor rebuilds the instance and
+// clears it. Every request the dead instance was still serving is answered 503 (not
+// left hanging): a panic before the first await throws here, synchronously; one after
+// an await happens in a microtask, and the hook calls `__redirectorPanicked` below.
 import Entrypoint, { RouteDo } from "../build/index.js";
 
 const state = globalThis.__worker_init_state;
@@ -21,16 +24,47 @@ if (typeof wasmFetch !== "function" || typeof state !== "object" || state === nu
   throw new Error("src/entry.mjs: build/index.js is not the worker-build output it expects");
 }
 
+/** Settles each request still waiting on the current wasm instance. */
+const waiting = new Set();
+globalThis.__redirectorPanicked = () => {
+  state.criticalError = true;
+  for (const settle of waiting) settle();
+  waiting.clear();
+};
+
+function unavailable() {
+  return new Response("Service Unavailable: try again shortly\n", {
+    status: 503,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "retry-after": "5" },
+  });
+}
+
+function crashed(e) {
+  if (!(e instanceof WebAssembly.RuntimeError)) return false;
+  state.criticalError = true;
+  return true;
+}
+
 export default {
   fetch(request, env, ctx) {
     if (state.criticalError) return new Entrypoint(ctx, env).fetch(request);
+    let answer;
     try {
       // worker-build's `fetch` reads env and ctx from `this`, as on its class.
-      return wasmFetch.call({ env, ctx }, request);
+      answer = wasmFetch.call({ env, ctx }, request);
     } catch (e) {
-      if (e instanceof WebAssembly.RuntimeError) state.criticalError = true;
+      if (crashed(e)) return unavailable();
       throw e;
     }
+    // A cached hit is answered without a Promise; only I/O waits are tracked.
+    if (!(answer instanceof Promise)) return answer;
+    return new Promise((resolve, reject) => {
+      const settle = () => resolve(unavailable());
+      waiting.add(settle);
+      answer
+        .then(resolve, (e) => (crashed(e) ? resolve(unavailable()) : reject(e)))
+        .finally(() => waiting.delete(settle));
+    });
   },
 };
 

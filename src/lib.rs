@@ -15,37 +15,63 @@
 //! | module | binding | role |
 //! |---|---|---|
 //! | [`bindings`] | `ENVIRONMENT` var | picks `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>`, `CLICKS_<ENV>` |
-//! | [`store`] | `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>` | [`redirector_core::store::RouteStore`]: KV reads, strong clicks and admin writes via the DO |
+//! | [`store`] | `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>` | the core's store seams: KV reads with pins, strong links, admin writes and bulks |
 //! | [`ryw`] | Cache API | read-your-writes pins and the write marker in the location of an admin write |
 //! | [`sentry`] | `SENTRY_DSN` secret | fault events to Sentry, from `ctx.waitUntil` |
 //! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
 //! | [`respond`] | - | turns a core [`redirector_core::reply::Reply`] into a `Response` |
-//! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class: authoritative records, click caps, write-through |
+//! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class: shards (single writer, KV drain, bulks) and strong-link counters |
+//! | [`objects`] | `ROUTE_DO_<ENV>` | one typed call to an object (worker -> object, object -> object) |
 //!
 //! The release (git sha) is baked in at build time by `build.rs`.
 
 pub mod app;
 pub mod bindings;
 pub mod clicks;
+pub mod objects;
 pub mod respond;
 pub mod route_do;
 pub mod ryw;
 pub mod sentry;
 pub mod store;
+#[cfg(feature = "test-panic")]
+pub mod test_panic;
 
 use std::future::Future;
 use std::task::{self, Poll, Waker};
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use worker::{console_error, event, wasm_bindgen_futures, web_sys, Context, Env, Result};
+use worker::{console_error, wasm_bindgen_futures, web_sys, Context, Env, Result};
 
 /// The git sha this build was made from (`REDIRECTOR_RELEASE`, or `git rev-parse HEAD`).
 pub const RELEASE: &str = env!("REDIRECTOR_RELEASE");
 
-#[event(start)]
-fn start() {
-    console_error_panic_hook::set_once();
+/// Panic recovery, pinned (tests/integration/panic.test.mjs). With `panic = "abort"`
+/// a panic ends this wasm instance; `src/entry.mjs` must then rebuild it and answer
+/// every request the instance was serving. The `worker` crate's own hook (set by its
+/// start function) logs the panic and sets the `criticalError` flag the entry reads.
+/// This adds to it, never replaces it: installed on an instance's first request,
+/// after every start function, it calls the previous hook, sets the flag itself
+/// (whatever hook ran before), and tells the entry, which answers the requests still
+/// waiting on this instance (a panic after an `await` happens in a microtask, where no
+/// `try` of the entry's can catch it) with a 503.
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        let global = js_sys::global();
+        if let Ok(state) = js_sys::Reflect::get(&global, &JsValue::from_str("__worker_init_state")) {
+            if state.is_object() {
+                let _ = js_sys::Reflect::set(&state, &JsValue::from_str("criticalError"), &JsValue::TRUE);
+            }
+        }
+        if let Ok(notify) = js_sys::Reflect::get(&global, &JsValue::from_str("__redirectorPanicked")) {
+            if let Some(notify) = wasm_bindgen::JsCast::dyn_ref::<js_sys::Function>(&notify) {
+                let _ = notify.call0(&JsValue::NULL);
+            }
+        }
+    }));
 }
 
 /// The fetch handler workerd calls (through `src/entry.mjs`).

@@ -1,192 +1,529 @@
-//! `RouteDo`, the Durable Object class bound as `ROUTE_DO_<ENV>`: the single writer
-//! of routes for its shard (one instance per host, see [`crate::store`]).
+//! `RouteDo`, the Durable Object class bound as `ROUTE_DO_<ENV>`: a thin adapter that
+//! runs the core's strong-route state machines (`redirector_core::strong`) over the
+//! object's storage, alarm and fetch. Two kinds of object share the class, told apart
+//! by the message they receive:
 //!
-//! Storage (the object's own, transactional):
-//! * `rec:<key>`: the authoritative record text; `""` is a tombstone (deleted), so a
-//!   stale KV copy is never adopted again;
-//! * `clicks:<key>`: redirects counted for a strong link.
+//! * a host's **shard** (`shard:<host>`, [`ShardRequest`]): `redirector_core::strong::shard`
+//!   over SQLite tables ([`SqlShardStore`]). Each message is handled synchronously
+//!   against storage, so its writes commit together; then the queued write-through
+//!   (KV, counters) runs, [`INLINE_DRAIN`] tasks before the answer and the rest from
+//!   the alarm, [`DRAIN_BATCH`] per invocation.
+//! * a strong link's **counter** (`link:<key>`, [`LinkRequest`]):
+//!   `redirector_core::strong::link::LinkState`, kept in memory and persisted after
+//!   each change (the output gate holds the answer until it is stored).
 //!
-//! Messages (POST, JSON), sent only by this worker:
-//! * `/click {key, kv_value, now_ms}` -> `{serve: record}` or `{absent: reason}`.
-//!   The object's copy wins over KV's (it adopts KV's if it has none). For a live
-//!   strong record with `max_clicks` the check and the increment happen in one
-//!   synchronous step on the in-memory count, so concurrent clicks can never
-//!   over-count; the new count is then persisted before the answer leaves (output
-//!   gate).
-//! * `/write {writes: [{key, value|null}]}` -> `{previous: [value|null]}`: store,
-//!   then write through to KV; if KV refuses, restore and fail. A delete resets the
-//!   click count.
-//! * `/read {key}` -> `{known, value, clicks}` (`known` with a null value: deleted).
-//! * `GET /ping` -> `pong`.
+//! Any failure answers non-200 with a text reason; the worker maps it to a 503.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
 
-use redirector_core::record::parse_link_record;
-use serde_json::{json, Value};
+use redirector_core::key::{link_object, shard_object, shard_of};
+use redirector_core::store::StoreError;
+use redirector_core::strong::link::LinkState;
+use redirector_core::strong::msg::{KeyWrite, LinkReadAnswer, LinkRequest, ReadAnswer, ShardRequest, TxnOutcome};
+use redirector_core::strong::shard::{
+    drain, Outbound, Recovery, Shard, ShardStore, Stored, Target, Task, Txn, TxnState, DRAIN_BATCH, INLINE_DRAIN,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use worker::kv::KvStore;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use worker::{SqlStorage, SqlStorageValue};
+use worker::{console_error, durable_object, Date, DurableObject, Env, ObjectNamespace, Request, Response, Result, State};
 
 use crate::bindings::Bindings;
+use crate::objects;
 
 #[durable_object]
 pub struct RouteDo {
     state: State,
     env: Env,
-    /// Click counts loaded from storage, by key.
-    counts: RefCell<HashMap<String, u64>>,
+    /// A counter's state, loaded once from storage.
+    link: RefCell<Option<LinkState>>,
+    /// A shard's tables exist.
+    schema: Cell<bool>,
 }
 
-fn rec_key(key: &str) -> String {
-    format!("rec:{key}")
+const LINK_STATE: &str = "link";
+
+fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
 }
 
-fn clicks_key(key: &str) -> String {
-    format!("clicks:{key}")
-}
-
-fn bad(reason: &str) -> Result<Response> {
-    Response::error(reason, 400)
+fn failed(e: impl std::fmt::Display) -> Result<Response> {
+    Response::error(e.to_string(), 503)
 }
 
 impl DurableObject for RouteDo {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, counts: RefCell::new(HashMap::new()) }
+        Self { state, env, link: RefCell::new(None), schema: Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let path = req.path();
-        if path == "/ping" {
-            return Response::ok("pong");
-        }
-        let Ok(body) = req.json::<Value>().await else { return bad("body must be JSON") };
-        let key = body.get("key").and_then(Value::as_str).unwrap_or_default();
-        match path.as_str() {
-            "/click" => {
-                let kv_value = body.get("kv_value").and_then(Value::as_str).unwrap_or_default();
-                let now_ms = body.get("now_ms").and_then(Value::as_i64).unwrap_or_default();
-                self.click(key, kv_value, now_ms).await
-            }
-            "/read" => {
-                let stored = self.stored(key).await?;
-                let known = stored.is_some();
-                let value = stored.filter(|v| !v.is_empty());
-                let clicks = self.count(key).await?;
-                Response::from_json(&json!({ "known": known, "value": value, "clicks": clicks }))
-            }
-            "/write" => match body.get("writes").and_then(Value::as_array) {
-                Some(writes) => self.write(writes).await,
-                None => bad("writes must be an array"),
+        let Ok(text) = req.text().await else { return Response::error("body must be text", 400) };
+        let bad = |e: serde_json::Error| Response::error(format!("not a route-do message: {e}"), 400);
+        match req.path().as_str() {
+            "/link" => match serde_json::from_str::<LinkRequest>(&text) {
+                Ok(message) => self.link_request(message).await.or_else(failed),
+                Err(e) => bad(e),
+            },
+            "/shard" => match serde_json::from_str::<ShardRequest>(&text) {
+                Ok(message) => self.shard_request(message).await.or_else(failed),
+                Err(e) => bad(e),
             },
             _ => Response::error("Not Found", 404),
         }
     }
+
+    async fn alarm(&self) -> Result<Response> {
+        if let Err(e) = self.housekeeping().await {
+            console_error!("route-do alarm: {e}");
+            // Try again shortly rather than lose the queue.
+            self.state.storage().set_alarm(5_000).await?;
+        }
+        Response::ok("done")
+    }
 }
+
+// ---------------------------------------------------------------- counters
 
 impl RouteDo {
-    async fn stored(&self, key: &str) -> Result<Option<String>> {
-        self.state.storage().get::<String>(&rec_key(key)).await
+    fn namespace(&self) -> std::result::Result<ObjectNamespace, String> {
+        Bindings::from_env(&self.env).route_do.ok_or_else(|| "ROUTE_DO binding is not configured".to_string())
     }
 
-    /// The click count, loaded once from storage.
-    async fn count(&self, key: &str) -> Result<u64> {
-        if let Some(n) = self.counts.borrow().get(key) {
-            return Ok(*n);
-        }
-        let stored = self.state.storage().get::<u64>(&clicks_key(key)).await?.unwrap_or(0);
-        // Another event may have loaded it meanwhile; keep the first value.
-        Ok(*self.counts.borrow_mut().entry(key.to_string()).or_insert(stored))
+    async fn ask<A: DeserializeOwned>(&self, object: &str, message: &impl Serialize) -> std::result::Result<A, String> {
+        objects::call(&self.namespace()?, object, message).await
     }
 
-    fn kv(&self) -> Result<KvStore> {
-        Bindings::from_env(&self.env).kv.ok_or_else(|| "ROUTES_KV binding is not configured".into())
-    }
-
-    async fn click(&self, key: &str, kv_value: &str, now_ms: i64) -> Result<Response> {
-        let raw = match self.stored(key).await? {
-            Some(tombstone) if tombstone.is_empty() => return Response::from_json(&json!({ "absent": "deleted" })),
-            Some(raw) => raw,
-            None => {
-                self.state.storage().put(&rec_key(key), kv_value).await?;
-                kv_value.to_string()
-            }
-        };
-        let Ok(record) = parse_link_record(&raw) else {
-            // Let the worker report the invalid record.
-            return Response::from_json(&json!({ "serve": raw }));
-        };
-        if !record.strong {
-            return Response::from_json(&json!({ "serve": raw }));
+    /// The counter's state: memory, else storage.
+    async fn load_link(&self) -> Result<Option<LinkState>> {
+        if let Some(s) = self.link.borrow().clone() {
+            return Ok(Some(s));
         }
-        if !record.is_live(now_ms) {
-            return Response::from_json(&json!({ "absent": "not live (enabled/starts/expires)" }));
-        }
-        if let Some(max) = record.max_clicks {
-            self.count(key).await?;
-            // Check and increment in one synchronous step: no interleaving possible.
-            let next = {
-                let mut counts = self.counts.borrow_mut();
-                let n = counts.entry(key.to_string()).or_insert(0);
-                if *n >= max {
-                    return Response::from_json(&json!({ "absent": format!("max_clicks {max} reached") }));
+        let stored = self.state.storage().get::<LinkState>(LINK_STATE).await?;
+        // Another event may have loaded or adopted meanwhile: keep what is newer.
+        let mut link = self.link.borrow_mut();
+        if let Some(s) = stored {
+            match link.as_mut() {
+                Some(current) => {
+                    current.update(s.value.clone(), s.version);
                 }
-                *n += 1;
-                *n
-            };
-            self.state.storage().put(&clicks_key(key), next).await?;
-        }
-        Response::from_json(&json!({ "serve": raw }))
-    }
-
-    async fn write(&self, writes: &[Value]) -> Result<Response> {
-        let kv = self.kv()?;
-        let mut planned = Vec::with_capacity(writes.len());
-        for w in writes {
-            let Some(key) = w.get("key").and_then(Value::as_str) else { return bad("each write needs a key") };
-            let value = w.get("value").and_then(Value::as_str).map(str::to_string);
-            // Previous value: ours, else KV's (a key written outside the admin API).
-            let previous = match self.stored(key).await? {
-                Some(v) if v.is_empty() => None,
-                Some(v) => Some(v),
-                None => kv.get(key).text().await.map_err(|e| e.to_string())?,
-            };
-            planned.push((key.to_string(), value, previous));
-        }
-        for (key, value, _) in &planned {
-            self.store(key, value.as_deref()).await?;
-        }
-        for (i, (key, value, _)) in planned.iter().enumerate() {
-            if let Err(e) = write_kv(&kv, key, value.as_deref()).await {
-                // Restore what we changed, ours and KV's, then fail the whole write.
-                for (key, _, previous) in &planned {
-                    self.store(key, previous.as_deref()).await?;
-                }
-                for (key, _, previous) in &planned[..i] {
-                    let _ = write_kv(&kv, key, previous.as_deref()).await;
-                }
-                return Response::error(format!("KV write failed: {e}"), 503);
+                None => *link = Some(s),
             }
         }
-        let previous: Vec<Option<String>> = planned.into_iter().map(|(_, _, p)| p).collect();
-        Response::from_json(&json!({ "previous": previous }))
+        Ok(link.clone())
     }
 
-    async fn store(&self, key: &str, value: Option<&str>) -> Result<()> {
-        let storage = self.state.storage();
-        match value {
-            Some(v) => storage.put(&rec_key(key), v).await,
-            None => {
-                self.counts.borrow_mut().remove(key);
-                storage.delete(&clicks_key(key)).await?;
-                storage.put(&rec_key(key), "").await
+    async fn save_link(&self) -> Result<()> {
+        let Some(state) = self.link.borrow().clone() else { return Ok(()) };
+        self.state.storage().put(LINK_STATE, state).await
+    }
+
+    async fn link_request(&self, message: LinkRequest) -> Result<Response> {
+        match message {
+            LinkRequest::Click { key, kv_value, now_ms } => {
+                if self.load_link().await?.is_none() {
+                    let shard = shard_object(shard_of(&key));
+                    let adopted: ReadAnswer = self.ask(&shard, &ShardRequest::Adopt { key, kv_value }).await?;
+                    let mut link = self.link.borrow_mut();
+                    match link.as_mut() {
+                        Some(current) => {
+                            current.update(adopted.value, adopted.version);
+                        }
+                        None => *link = Some(LinkState::adopted(adopted.value, adopted.version)),
+                    }
+                }
+                // Decide and count in one synchronous step: no interleaving.
+                let (answer, changed) = match self.link.borrow_mut().as_mut() {
+                    Some(link) => link.click(now_ms),
+                    None => return failed("counter lost its state"),
+                };
+                if changed {
+                    self.save_link().await?;
+                }
+                Response::from_json(&answer)
+            }
+            LinkRequest::Peek { key, kv_value, now_ms } => {
+                let link = match self.load_link().await? {
+                    Some(link) => link,
+                    None => {
+                        let read: ReadAnswer = self.ask(&shard_object(shard_of(&key)), &ShardRequest::Read { key }).await?;
+                        if read.known { LinkState::adopted(read.value, read.version) } else { LinkState::adopted(Some(kv_value), 0) }
+                    }
+                };
+                Response::from_json(&link.peek(now_ms))
+            }
+            LinkRequest::Update { key: _, value, version } => {
+                self.load_link().await?;
+                let changed = {
+                    let mut link = self.link.borrow_mut();
+                    match link.as_mut() {
+                        Some(current) => current.update(value, version),
+                        None => {
+                            *link = Some(LinkState::adopted(value, version));
+                            true
+                        }
+                    }
+                };
+                if changed {
+                    self.save_link().await?;
+                }
+                Response::from_json(&serde_json::json!({ "ok": true }))
+            }
+            LinkRequest::Read { .. } => {
+                let link = self.load_link().await?.unwrap_or_default();
+                Response::from_json(&LinkReadAnswer { clicks: link.clicks, version: link.version })
             }
         }
     }
 }
 
-async fn write_kv(kv: &KvStore, key: &str, value: Option<&str>) -> std::result::Result<(), String> {
-    match value {
-        Some(v) => kv.put(key, v).map_err(|e| e.to_string())?.execute().await.map_err(|e| e.to_string()),
-        None => kv.delete(key).await.map_err(|e| e.to_string()),
+// ---------------------------------------------------------------- shards
+
+impl RouteDo {
+    fn shard(&self) -> Result<RefCell<Shard<SqlShardStore>>> {
+        let sql = self.state.storage().sql();
+        if !self.schema.get() {
+            for statement in SCHEMA {
+                sql.exec(statement, None)?;
+            }
+            self.schema.set(true);
+        }
+        Ok(RefCell::new(Shard::new(SqlShardStore { sql })))
+    }
+
+    fn kv(&self) -> std::result::Result<KvStore, String> {
+        Bindings::from_env(&self.env).kv.ok_or_else(|| "ROUTES_KV binding is not configured".to_string())
+    }
+
+    async fn shard_request(&self, message: ShardRequest) -> Result<Response> {
+        let now = now_ms();
+        let shard = self.shard()?;
+        let s = || shard.borrow_mut();
+        let answer = match message {
+            ShardRequest::Write { writes } => {
+                self.remember_name(&writes)?;
+                s().write(&writes, now).map_err(|e| e.to_string())?;
+                self.drain_now(&shard, now, INLINE_DRAIN).await?;
+                serde_json::to_value(shard.borrow().pending().map_err(|e| e.to_string())?)?
+            }
+            ShardRequest::Prepare { txn, coordinator, writes, deadline_ms } => {
+                self.remember_name(&writes)?;
+                s().prepare(&txn, &coordinator, &writes, deadline_ms).map_err(|e| e.to_string())?;
+                self.schedule(&shard).await?;
+                serde_json::json!({ "ok": true })
+            }
+            ShardRequest::Commit { txn } => {
+                s().commit(&txn, now).map_err(|e| e.to_string())?;
+                self.drain_now(&shard, now, INLINE_DRAIN).await?;
+                serde_json::to_value(shard.borrow().pending().map_err(|e| e.to_string())?)?
+            }
+            ShardRequest::Abort { txn } => serde_json::to_value(s().abort(&txn, now).map_err(|e| e.to_string())?)?,
+            ShardRequest::Decision { txn } => serde_json::to_value(s().decision(&txn, now).map_err(|e| e.to_string())?)?,
+            ShardRequest::Read { key } => serde_json::to_value(shard.borrow().read(&key).map_err(|e| e.to_string())?)?,
+            ShardRequest::Adopt { key, kv_value } => serde_json::to_value(s().adopt(&key, &kv_value).map_err(|e| e.to_string())?)?,
+            ShardRequest::Status => serde_json::to_value(shard.borrow().status().map_err(|e| e.to_string())?)?,
+        };
+        Response::from_json(&answer)
+    }
+
+    /// The alarm: settle bulks left in doubt, then the next batch of the queue.
+    async fn housekeeping(&self) -> std::result::Result<(), String> {
+        let now = now_ms();
+        let shard = self.shard().map_err(|e| e.to_string())?;
+        let name = shard.borrow().store.meta("shard").map_err(|e| e.0)?.unwrap_or_default();
+        let asks = shard.borrow_mut().recover(&name, now).map_err(|e| e.to_string())?;
+        for Recovery::Ask { txn, coordinator } in asks {
+            match self.ask::<TxnOutcome>(&shard_object(&coordinator), &ShardRequest::Decision { txn: txn.clone() }).await {
+                Ok(outcome) => shard.borrow_mut().resolve(&txn, outcome, now).map_err(|e| e.to_string())?,
+                Err(e) => console_error!("bulk {txn}: coordinator {coordinator} not reachable, asking again later: {e}"),
+            }
+        }
+        self.drain_now(&shard, now, DRAIN_BATCH).await.map_err(|e| e.to_string())
+    }
+
+    /// Carry out up to `limit` queued tasks, then set the alarm for what is left.
+    async fn drain_now(&self, shard: &RefCell<Shard<SqlShardStore>>, now: i64, limit: usize) -> Result<()> {
+        let out = Outgoing { kv: self.kv(), ns: self.namespace() };
+        drain(shard, &out, now, limit).await.map_err(|e| e.0)?;
+        self.schedule(shard).await
+    }
+
+    async fn schedule(&self, shard: &RefCell<Shard<SqlShardStore>>) -> Result<()> {
+        let next = shard.borrow().next_alarm().map_err(|e| e.0)?;
+        let storage = self.state.storage();
+        match next {
+            // A past time fires at once; keep at least a few milliseconds apart.
+            Some(at) => storage.set_alarm((at - now_ms()).max(10)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The shard's own name (for deciding, later, whether it coordinates a bulk).
+    fn remember_name(&self, writes: &[KeyWrite]) -> Result<()> {
+        if let Some(w) = writes.first() {
+            let sql = self.state.storage().sql();
+            let store = SqlShardStore { sql };
+            if store.meta("shard").map_err(|e| e.0)?.is_none() {
+                store.set_meta("shard", Some(shard_of(&w.key))).map_err(|e| e.0)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a shard's queued work goes: KV and the counters.
+struct Outgoing {
+    kv: std::result::Result<KvStore, String>,
+    ns: std::result::Result<ObjectNamespace, String>,
+}
+
+impl Outbound for Outgoing {
+    async fn kv_write(&self, key: &str, value: Option<&str>) -> std::result::Result<(), String> {
+        let kv = self.kv.as_ref().map_err(Clone::clone)?;
+        match value {
+            Some(v) => kv.put(key, v).map_err(|e| e.to_string())?.execute().await.map_err(|e| e.to_string()),
+            None => kv.delete(key).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn link_update(&self, key: &str, value: Option<&str>, version: u64) -> std::result::Result<(), String> {
+        let ns = self.ns.as_ref().map_err(Clone::clone)?;
+        let message = LinkRequest::Update { key: key.to_string(), value: value.map(str::to_string), version };
+        objects::call::<serde_json::Value>(ns, &link_object(key), &message).await.map(|_| ())
+    }
+}
+
+// ---------------------------------------------------------------- SQLite storage
+
+const SCHEMA: [&str; 7] = [
+    "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT, version INTEGER NOT NULL, linked INTEGER NOT NULL, kv_written_ms INTEGER)",
+    "CREATE TABLE IF NOT EXISTS queue (target TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, attempts INTEGER NOT NULL, not_before_ms INTEGER NOT NULL, queued_ms INTEGER NOT NULL, PRIMARY KEY (target, key))",
+    "CREATE INDEX IF NOT EXISTS queue_due ON queue (not_before_ms, queued_ms)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
+    "CREATE TABLE IF NOT EXISTS txns (id TEXT PRIMARY KEY, state TEXT NOT NULL, coordinator TEXT NOT NULL, deadline_ms INTEGER NOT NULL, decided_ms INTEGER)",
+    "CREATE TABLE IF NOT EXISTS staged (txn TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (txn, key))",
+    "CREATE INDEX IF NOT EXISTS staged_by_key ON staged (key)",
+];
+
+/// The shard's tables, through the object's synchronous SQL API.
+pub struct SqlShardStore {
+    sql: SqlStorage,
+}
+
+#[derive(Deserialize)]
+struct RecordRow {
+    value: Option<String>,
+    version: i64,
+    linked: i64,
+    kv_written_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct TaskRow {
+    target: String,
+    key: String,
+    version: i64,
+    attempts: i64,
+    not_before_ms: i64,
+    queued_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct TxnRow {
+    id: String,
+    state: String,
+    coordinator: String,
+    deadline_ms: i64,
+    decided_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct WriteRow {
+    key: String,
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Text {
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+fn text(s: &str) -> SqlStorageValue {
+    SqlStorageValue::from(s.to_string())
+}
+
+fn int(n: i64) -> SqlStorageValue {
+    SqlStorageValue::from(n)
+}
+
+fn opt_text(s: Option<&str>) -> SqlStorageValue {
+    SqlStorageValue::from(s.map(str::to_string))
+}
+
+fn target_name(t: Target) -> &'static str {
+    match t {
+        Target::Kv => "kv",
+        Target::Link => "link",
+    }
+}
+
+fn task_of(row: TaskRow) -> Task {
+    let target = if row.target == "link" { Target::Link } else { Target::Kv };
+    Task {
+        target,
+        key: row.key,
+        version: row.version as u64,
+        attempts: row.attempts as u32,
+        not_before_ms: row.not_before_ms,
+        queued_ms: row.queued_ms,
+    }
+}
+
+fn txn_of(row: &TxnRow) -> Txn {
+    let state = match row.state.as_str() {
+        "committed" => TxnState::Committed,
+        "aborted" => TxnState::Aborted,
+        _ => TxnState::Open,
+    };
+    Txn { state, coordinator: row.coordinator.clone(), deadline_ms: row.deadline_ms, decided_ms: row.decided_ms }
+}
+
+type Sql<T> = std::result::Result<T, StoreError>;
+
+impl SqlShardStore {
+    fn rows<T: DeserializeOwned>(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Sql<Vec<T>> {
+        let cursor = self.sql.exec(query, bindings).map_err(|e| StoreError(e.to_string()))?;
+        cursor.to_array::<T>().map_err(|e| StoreError(e.to_string()))
+    }
+
+    fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Sql<()> {
+        self.sql.exec(query, bindings).map(|_| ()).map_err(|e| StoreError(e.to_string()))
+    }
+
+    fn meta(&self, name: &str) -> Sql<Option<String>> {
+        Ok(self.rows::<Text>("SELECT value FROM meta WHERE name = ?", vec![text(name)])?.pop().and_then(|t| t.value))
+    }
+
+    fn set_meta(&self, name: &str, value: Option<&str>) -> Sql<()> {
+        self.run("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", vec![text(name), opt_text(value)])
+    }
+}
+
+impl ShardStore for SqlShardStore {
+    fn record(&self, key: &str) -> Sql<Option<Stored>> {
+        let rows: Vec<RecordRow> = self.rows("SELECT value, version, linked, kv_written_ms FROM records WHERE key = ?", vec![text(key)])?;
+        Ok(rows.into_iter().next().map(|r| Stored {
+            value: r.value,
+            version: r.version as u64,
+            linked: r.linked != 0,
+            kv_written_ms: r.kv_written_ms,
+        }))
+    }
+
+    fn put_record(&mut self, key: &str, s: &Stored) -> Sql<()> {
+        self.run(
+            "INSERT OR REPLACE INTO records (key, value, version, linked, kv_written_ms) VALUES (?, ?, ?, ?, ?)",
+            vec![text(key), opt_text(s.value.as_deref()), int(s.version as i64), int(s.linked.into()), SqlStorageValue::from(s.kv_written_ms)],
+        )
+    }
+
+    fn version(&self) -> Sql<u64> {
+        Ok(self.meta("version")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    fn set_version(&mut self, version: u64) -> Sql<()> {
+        self.set_meta("version", Some(&version.to_string()))
+    }
+
+    fn last_error(&self) -> Sql<Option<String>> {
+        self.meta("last_error")
+    }
+
+    fn set_last_error(&mut self, error: Option<&str>) -> Sql<()> {
+        self.set_meta("last_error", error)
+    }
+
+    fn enqueue(&mut self, t: &Task) -> Sql<()> {
+        self.run(
+            "INSERT OR REPLACE INTO queue (target, key, version, attempts, not_before_ms, queued_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            vec![text(target_name(t.target)), text(&t.key), int(t.version as i64), int(t.attempts.into()), int(t.not_before_ms), int(t.queued_ms)],
+        )
+    }
+
+    fn dequeue(&mut self, target: Target, key: &str, version: u64) -> Sql<()> {
+        self.run("DELETE FROM queue WHERE target = ? AND key = ? AND version = ?", vec![text(target_name(target)), text(key), int(version as i64)])
+    }
+
+    fn due(&self, now_ms: i64, limit: usize) -> Sql<Vec<Task>> {
+        let rows: Vec<TaskRow> = self.rows(
+            "SELECT target, key, version, attempts, not_before_ms, queued_ms FROM queue WHERE not_before_ms <= ? ORDER BY queued_ms, version LIMIT ?",
+            vec![int(now_ms), int(limit as i64)],
+        )?;
+        Ok(rows.into_iter().map(task_of).collect())
+    }
+
+    fn queued(&self) -> Sql<Vec<Task>> {
+        let rows: Vec<TaskRow> = self.rows("SELECT target, key, version, attempts, not_before_ms, queued_ms FROM queue", vec![])?;
+        Ok(rows.into_iter().map(task_of).collect())
+    }
+
+    fn task(&self, target: Target, key: &str) -> Sql<Option<Task>> {
+        let rows: Vec<TaskRow> = self.rows(
+            "SELECT target, key, version, attempts, not_before_ms, queued_ms FROM queue WHERE target = ? AND key = ?",
+            vec![text(target_name(target)), text(key)],
+        )?;
+        Ok(rows.into_iter().next().map(task_of))
+    }
+
+    fn queue_len(&self) -> Sql<usize> {
+        Ok(self.rows::<Count>("SELECT count(*) AS n FROM queue", vec![])?.first().map_or(0, |c| c.n as usize))
+    }
+
+    fn txn(&self, id: &str) -> Sql<Option<Txn>> {
+        let rows: Vec<TxnRow> = self.rows("SELECT id, state, coordinator, deadline_ms, decided_ms FROM txns WHERE id = ?", vec![text(id)])?;
+        Ok(rows.first().map(txn_of))
+    }
+
+    fn put_txn(&mut self, id: &str, t: &Txn) -> Sql<()> {
+        let state = match t.state {
+            TxnState::Open => "open",
+            TxnState::Committed => "committed",
+            TxnState::Aborted => "aborted",
+        };
+        self.run(
+            "INSERT OR REPLACE INTO txns (id, state, coordinator, deadline_ms, decided_ms) VALUES (?, ?, ?, ?, ?)",
+            vec![text(id), text(state), text(&t.coordinator), int(t.deadline_ms), SqlStorageValue::from(t.decided_ms)],
+        )
+    }
+
+    fn forget_txn(&mut self, id: &str) -> Sql<()> {
+        self.run("DELETE FROM txns WHERE id = ?", vec![text(id)])
+    }
+
+    fn txns(&self) -> Sql<Vec<(String, Txn)>> {
+        let rows: Vec<TxnRow> = self.rows("SELECT id, state, coordinator, deadline_ms, decided_ms FROM txns", vec![])?;
+        Ok(rows.iter().map(|r| (r.id.clone(), txn_of(r))).collect())
+    }
+
+    fn stage(&mut self, id: &str, w: &KeyWrite) -> Sql<()> {
+        self.run("INSERT OR REPLACE INTO staged (txn, key, value) VALUES (?, ?, ?)", vec![text(id), text(&w.key), opt_text(w.value.as_deref())])
+    }
+
+    fn staged(&self, id: &str) -> Sql<Vec<KeyWrite>> {
+        let rows: Vec<WriteRow> = self.rows("SELECT key, value FROM staged WHERE txn = ?", vec![text(id)])?;
+        Ok(rows.into_iter().map(|r| KeyWrite { key: r.key, value: r.value }).collect())
+    }
+
+    fn staged_by(&self, key: &str) -> Sql<Option<String>> {
+        Ok(self.rows::<Text>("SELECT txn AS value FROM staged WHERE key = ? LIMIT 1", vec![text(key)])?.pop().and_then(|t| t.value))
+    }
+
+    fn unstage(&mut self, id: &str) -> Sql<()> {
+        self.run("DELETE FROM staged WHERE txn = ?", vec![text(id)])
     }
 }

@@ -1,138 +1,219 @@
-//! [`RouteStore`] for the worker: KV reads (with this location's read-your-writes
-//! pins), and the Durable Object for strong links and admin writes.
+//! The core's store seams ([`redirector_core::store`]) over the bindings: KV reads
+//! with this location's read-your-writes pins ([`crate::ryw`]), the strong links'
+//! counters and the hosts' shards in `ROUTE_DO_<ENV>` ([`crate::route_do`]).
 //!
-//! Sharding: one `RouteDo` instance per host, named `shard:<host>` (`shard:*` for
-//! any-host keys and `rules:*`), see `redirector_core::admin::shard_of`. A shard is
-//! the single writer of its keys: it stores the authoritative record, counts strong
-//! clicks, and writes through to KV. A bulk write that spans shards is applied shard
-//! by shard; if one fails, the shards already written are restored to their previous
-//! values, so the request is all or nothing.
+//! Objects: one shard per host (`shard:<host>`, `shard:*` for any-host keys and
+//! `rules:*`; `redirector_core::key::shard_of`), the single writer of its keys; one
+//! counter per strong link (`link:<key>`), which answers that link's clicks. A bulk
+//! that spans hosts is two-phase: every shard stages its part, the first shard's
+//! commit decides, then the others commit (or, if this worker dies first, find the
+//! decision themselves at the deadline). See `docs/strong-routes.md`.
 
 use std::collections::BTreeMap;
 
-use futures_util::future::join;
-use redirector_core::admin::{shard_of, AdminKey, Write};
+use futures_util::future::{join, join_all};
+use redirector_core::key::{link_object, shard_object, shard_of, RouteKey};
+use redirector_core::record::parse_link_record;
 use redirector_core::ryw::PinCheck;
-use redirector_core::store::{AdminRead, RouteStore, StoreError, StrongAnswer};
-use serde_json::{json, Value};
-use wasm_bindgen::JsValue;
+use redirector_core::store::{
+    Admin, AdminRead, RouteReads, StoreError, StrongLinks, StrongMode, Write, WriteReport, WriteView,
+};
+use redirector_core::strong::msg::{
+    KeyWrite, LinkReadAnswer, LinkRequest, ReadAnswer, ShardRequest, StatusAnswer, StrongAnswer, TxnOutcome, WriteAnswer,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use worker::kv::KvStore;
-use worker::{console_error, Date, Method, ObjectNamespace, Request, RequestInit};
+use worker::{console_error, Date, ObjectNamespace};
 
-use crate::ryw;
+use crate::objects;
+use crate::ryw::Pins;
 
 /// KV's edge cache lifetime for our reads (KV's minimum is 30 s, its default 60 s).
 /// Longer would save KV reads but slow the spread of changes to other locations.
 pub const KV_CACHE_TTL_SECS: u64 = 60;
+/// How long a bulk across hosts may stay staged before its shards decide alone.
+pub const BULK_DEADLINE_MS: i64 = 30_000;
 
 pub struct EdgeStore {
-    pub env: String,
     pub kv: KvStore,
     pub route_do: Option<ObjectNamespace>,
+    pub pins: Pins,
 }
 
-fn store_error(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
 }
 
 impl EdgeStore {
-    /// POST a JSON message to the shard that owns `shard`.
-    async fn call(&self, shard: &str, op: &str, body: Value) -> Result<Value, StoreError> {
+    async fn call<A: DeserializeOwned>(&self, object: &str, message: &impl serde::Serialize) -> Result<A, StoreError> {
         let ns = self.route_do.as_ref().ok_or_else(|| StoreError("ROUTE_DO binding is not configured".into()))?;
-        let stub = ns.id_from_name(&format!("shard:{shard}")).and_then(|id| id.get_stub()).map_err(store_error)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body.to_string())));
-        let req = Request::new_with_init(&format!("https://route-do/{op}"), &init).map_err(store_error)?;
-        let mut res = stub.fetch_with_request(req).await.map_err(store_error)?;
-        if res.status_code() != 200 {
-            let text = res.text().await.unwrap_or_default();
-            return Err(StoreError(format!("durable object {op}: {} {text}", res.status_code())));
+        objects::call(ns, object, message).await.map_err(StoreError)
+    }
+
+    async fn shard<A: DeserializeOwned>(&self, shard: &str, message: &ShardRequest) -> Result<A, StoreError> {
+        self.call(&shard_object(shard), message).await
+    }
+
+    /// This location's word on `key` when KV's may be behind: its pin, else, if the
+    /// host has a note (a bulk too big to pin), the shard's copy.
+    async fn pin_lookup(&self, key: &str) -> Option<Option<String>> {
+        let shard = shard_of(key);
+        let (pinned, noted) = join(self.pins.pinned(key), self.pins.noted(shard)).await;
+        if pinned.is_some() || !noted {
+            return pinned;
         }
-        res.json::<Value>().await.map_err(store_error)
+        match self.shard::<ReadAnswer>(shard, &ShardRequest::Read { key: key.into() }).await {
+            Ok(read) if read.known => Some(read.value),
+            Ok(_) => None,
+            Err(e) => {
+                console_error!("read-your-writes: shard read for {key} failed: {e}");
+                None
+            }
+        }
     }
 }
 
-impl RouteStore for EdgeStore {
+impl RouteReads for EdgeStore {
     async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
         let read = self.kv.get(key).cache_ttl(KV_CACHE_TTL_SECS).text();
         if pins == PinCheck::OnMiss {
             // No write in this location lately: KV's value stands; a miss may be a
             // link created a moment ago in another isolate, so it asks the pin.
-            return match read.await.map_err(store_error)? {
+            return match read.await.map_err(|e| StoreError(e.to_string()))? {
                 Some(value) => Ok(Some(value)),
-                None => Ok(ryw::pinned(&self.env, key).await.flatten()),
+                None => Ok(self.pin_lookup(key).await.flatten()),
             };
         }
-        let (kv, pinned) = join(read, ryw::pinned(&self.env, key)).await;
+        let (kv, pinned) = join(read, self.pin_lookup(key)).await;
         match pinned {
             Some(value) => Ok(value),
-            None => kv.map_err(store_error),
+            None => kv.map_err(|e| StoreError(e.to_string())),
         }
-    }
-
-    async fn last_write(&self) -> Result<Option<i64>, StoreError> {
-        ryw::last_write(&self.env).await.map_err(StoreError)
     }
 
     async fn pinned(&self, key: &str) -> Option<Option<String>> {
-        ryw::pinned(&self.env, key).await
+        self.pin_lookup(key).await
     }
+}
 
-    async fn strong_click(&self, key: &str, kv_value: &str) -> Result<StrongAnswer, StoreError> {
-        let now_ms = Date::now().as_millis();
-        let answer = self.call(shard_of(key), "click", json!({ "key": key, "kv_value": kv_value, "now_ms": now_ms })).await?;
-        match (answer.get("serve").and_then(Value::as_str), answer.get("absent").and_then(Value::as_str)) {
-            (Some(raw), _) => Ok(StrongAnswer::Serve(raw.to_string())),
-            (None, Some(why)) => Ok(StrongAnswer::Absent(why.to_string())),
-            _ => Err(StoreError(format!("durable object click: unexpected answer {answer}"))),
+impl WriteView for EdgeStore {
+    async fn last_write(&self) -> Result<Option<i64>, StoreError> {
+        self.pins.last_write().await.map_err(StoreError)
+    }
+}
+
+impl StrongLinks for EdgeStore {
+    async fn strong(&self, key: &str, kv_value: &str, mode: StrongMode) -> Result<StrongAnswer, StoreError> {
+        let (key, kv_value, now_ms) = (key.to_string(), kv_value.to_string(), now_ms());
+        let message = match mode {
+            StrongMode::Click => LinkRequest::Click { key: key.clone(), kv_value, now_ms },
+            StrongMode::Peek => LinkRequest::Peek { key: key.clone(), kv_value, now_ms },
+        };
+        self.call(&link_object(&key), &message).await
+    }
+}
+
+impl Admin for EdgeStore {
+    async fn admin_read(&self, key: &RouteKey) -> Result<Option<AdminRead>, StoreError> {
+        let read: ReadAnswer = self.shard(&key.shard, &ShardRequest::Read { key: key.key.clone() }).await?;
+        if !read.known {
+            let kv = self.get(&key.key, PinCheck::Always).await?;
+            return Ok(kv.map(|value| AdminRead { value, source: "kv", clicks: None }));
         }
+        // The shard knows this key: its word (including "deleted") is final.
+        let Some(value) = read.value else { return Ok(None) };
+        let strong = parse_link_record(&value).is_ok_and(|r| r.strong);
+        let clicks = if strong {
+            let counted: LinkReadAnswer = self.call(&link_object(&key.key), &LinkRequest::Read { key: key.key.clone() }).await?;
+            Some(counted.clicks)
+        } else {
+            None
+        };
+        Ok(Some(AdminRead { value, source: "durable_object", clicks }))
     }
 
-    async fn admin_read(&self, key: &AdminKey) -> Result<Option<AdminRead>, StoreError> {
-        let answer = self.call(&key.shard, "read", json!({ "key": key.key })).await?;
-        if answer.get("known").and_then(Value::as_bool) == Some(true) {
-            // The authority knows this key: its word (including "deleted") is final.
-            let clicks = answer.get("clicks").and_then(Value::as_u64);
-            return Ok(answer.get("value").and_then(Value::as_str).map(|value| AdminRead {
-                value: value.to_string(),
-                source: "durable_object",
-                clicks,
-            }));
-        }
-        Ok(self.get(&key.key, PinCheck::Always).await?.map(|value| AdminRead { value, source: "kv", clicks: None }))
-    }
-
-    async fn admin_write(&self, writes: &[Write]) -> Result<(), StoreError> {
-        let mut by_shard: BTreeMap<&str, Vec<&Write>> = BTreeMap::new();
+    async fn admin_write(&self, writes: &[Write]) -> Result<WriteReport, StoreError> {
+        let mut by_shard: BTreeMap<&str, Vec<KeyWrite>> = BTreeMap::new();
         for w in writes {
-            by_shard.entry(w.key.shard.as_str()).or_default().push(w);
+            by_shard.entry(w.key.shard.as_str()).or_default().push(KeyWrite { key: w.key.key.clone(), value: w.value.clone() });
         }
-        let mut done: Vec<(&str, Vec<(&str, Value)>)> = Vec::new();
-        for (shard, shard_writes) in &by_shard {
-            let body = json!({ "writes": shard_writes.iter().map(|w| json!({ "key": w.key.key, "value": w.value })).collect::<Vec<_>>() });
-            match self.call(shard, "write", body).await {
-                Ok(answer) => {
-                    let previous = answer.get("previous").and_then(Value::as_array).cloned().unwrap_or_default();
-                    done.push((shard, shard_writes.iter().map(|w| w.key.key.as_str()).zip(previous).collect()));
-                }
-                Err(e) => {
-                    self.roll_back(done).await;
-                    return Err(e);
-                }
-            }
-        }
-        ryw::pin(&self.env, writes).await;
-        Ok(())
+        let report = if by_shard.len() == 1 {
+            let (shard, writes) = by_shard.into_iter().next().unwrap_or_default();
+            let answer: WriteAnswer = self.shard(shard, &ShardRequest::Write { writes }).await?;
+            WriteReport { kv_pending: answer.kv_pending, shards_pending: vec![] }
+        } else {
+            self.bulk_across_shards(by_shard).await?
+        };
+        self.pins.pin(writes).await;
+        Ok(report)
+    }
+
+    async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError> {
+        self.shard(shard, &ShardRequest::Status).await
     }
 }
 
 impl EdgeStore {
-    /// Restore shards already written to their previous values (best effort, logged).
-    async fn roll_back(&self, done: Vec<(&str, Vec<(&str, Value)>)>) {
-        for (shard, previous) in done {
-            let body = json!({ "writes": previous.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect::<Vec<_>>() });
-            if let Err(e) = self.call(shard, "write", body).await {
-                console_error!("bulk rollback failed for shard {shard}: {e}");
+    /// Two-phase: stage everywhere; the coordinator's commit decides; then the rest.
+    async fn bulk_across_shards(&self, by_shard: BTreeMap<&str, Vec<KeyWrite>>) -> Result<WriteReport, StoreError> {
+        let txn = format!("{:x}{:012x}", now_ms(), (js_sys::Math::random() * 2f64.powi(48)) as u64);
+        let coordinator = by_shard.keys().next().copied().unwrap_or_default().to_string();
+        let deadline_ms = now_ms() + BULK_DEADLINE_MS;
+        let prepared = join_all(by_shard.iter().map(|(shard, writes)| {
+            let message = ShardRequest::Prepare { txn: txn.clone(), coordinator: coordinator.clone(), writes: writes.clone(), deadline_ms };
+            async move { self.shard::<Value>(shard, &message).await }
+        }))
+        .await;
+        let shards: Vec<&str> = by_shard.keys().copied().collect();
+        if let Some(Err(e)) = prepared.into_iter().find(Result::is_err) {
+            self.abort(&txn, &shards).await;
+            return Err(e);
+        }
+        let commit = ShardRequest::Commit { txn: txn.clone() };
+        let mut kv_pending = 0;
+        match self.shard::<WriteAnswer>(&coordinator, &commit).await {
+            Ok(answer) => kv_pending += answer.kv_pending,
+            Err(e) => {
+                // The commit may have gone through with only its answer lost: the
+                // coordinator's abort says which.
+                match self.shard::<TxnOutcome>(&coordinator, &ShardRequest::Abort { txn: txn.clone() }).await {
+                    Ok(TxnOutcome::Committed) => {}
+                    Ok(_) => {
+                        self.abort(&txn, &shards).await;
+                        return Err(e);
+                    }
+                    // Unreachable: undecided. It settles by the deadline either way
+                    // (the coordinator aborts an undecided bulk; the others ask it).
+                    Err(unreachable) => return Err(StoreError(format!("bulk {txn} undecided until its deadline: {e}; {unreachable}"))),
+                }
+            }
+        }
+        let rest = join_all(shards.iter().skip(1).map(|shard| {
+            let commit = commit.clone();
+            async move { (shard, self.shard::<WriteAnswer>(shard, &commit).await) }
+        }))
+        .await;
+        let mut shards_pending = Vec::new();
+        for (shard, answer) in rest {
+            match answer {
+                Ok(a) => kv_pending += a.kv_pending,
+                Err(e) => {
+                    console_error!("bulk {txn}: committed; shard {shard} will apply it at its deadline: {e}");
+                    shards_pending.push(shard.to_string());
+                }
+            }
+        }
+        Ok(WriteReport { kv_pending, shards_pending })
+    }
+
+    /// Drop a staged bulk everywhere. A shard that cannot be told drops it itself
+    /// at the deadline (the coordinator has not committed), so failures are logged.
+    async fn abort(&self, txn: &str, shards: &[&str]) {
+        let message = ShardRequest::Abort { txn: txn.to_string() };
+        for (shard, result) in shards.iter().zip(join_all(shards.iter().map(|s| self.shard::<TxnOutcome>(s, &message))).await) {
+            if let Err(e) = result {
+                console_error!("bulk {txn}: abort on {shard} failed (it expires at the deadline): {e}");
             }
         }
     }

@@ -7,7 +7,7 @@
 use js_sys::{Array, Function, Object, Reflect};
 use redirector::{app::cf_strings, clicks, respond::to_response};
 use redirector_core::click::{Click, Outcome};
-use redirector_core::reply::Reply;
+use redirector_core::reply::{CacheFacts, Reply};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 use worker::wasm_bindgen_futures::JsFuture;
@@ -24,7 +24,7 @@ fn header(res: &Response, name: &str) -> Option<String> {
 
 #[wasm_bindgen_test]
 async fn redirect_reply_becomes_an_empty_response_with_its_headers() {
-    let res = to_response(Reply::redirect(308, "https://example.com/a?b=1", false)).unwrap();
+    let res = to_response(Reply::redirect(308, "https://example.com/a?b=1", CacheFacts::default())).unwrap();
     assert_eq!(res.status(), 308);
     assert_eq!(header(&res, "location").as_deref(), Some("https://example.com/a?b=1"));
     assert_eq!(header(&res, "cache-control").as_deref(), Some("public, max-age=3600"));

@@ -19,17 +19,20 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use redirector_core::cache::IsolateCache;
 use redirector_core::lookup::lookup;
 use redirector_core::ryw::PinCheck;
-use redirector_core::store::{RouteStore, StoreError};
+use redirector_core::store::{Admin, RouteReads, StoreError, StrongLinks, StrongMode, WriteView};
 use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
 use url::Url;
 
 struct MapStore(HashMap<String, String>);
 
-impl RouteStore for MapStore {
+impl RouteReads for MapStore {
     async fn get(&self, key: &str, _pins: PinCheck) -> Result<Option<String>, StoreError> {
         Ok(self.0.get(key).cloned())
     }
 }
+impl WriteView for MapStore {}
+impl StrongLinks for MapStore {}
+impl Admin for MapStore {}
 
 fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);
@@ -72,7 +75,7 @@ fn benches(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
             b.iter(|| {
                 let path = format!("/l/{}", keys.next(n));
-                black_box(block_on(lookup(&s, &cache, HOST, &path, 0, None)).unwrap().unwrap());
+                black_box(block_on(lookup(&s, &cache, HOST, &path, 0, StrongMode::Click, None)).unwrap().unwrap());
             })
         });
     }
@@ -84,13 +87,13 @@ fn benches(c: &mut Criterion) {
         let cache = RefCell::new(IsolateCache::default());
         let hot: Vec<String> = (0..1_000).map(|i| format!("/l/{}", i * (n / 1_000))).collect();
         for p in &hot {
-            block_on(lookup(&s, &cache, HOST, p, 0, None)).unwrap();
+            block_on(lookup(&s, &cache, HOST, p, 0, StrongMode::Click, None)).unwrap();
         }
         let mut keys = Keys(0x2545_F491_4F6C_DD1D);
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 let path = &hot[keys.next(hot.len())];
-                black_box(block_on(lookup(&s, &cache, HOST, path, 1, None)).unwrap().unwrap());
+                black_box(block_on(lookup(&s, &cache, HOST, path, 1, StrongMode::Click, None)).unwrap().unwrap());
             })
         });
     }
@@ -98,10 +101,10 @@ fn benches(c: &mut Criterion) {
 
     let s = store(1_000, 1_000);
     let cache = RefCell::new(IsolateCache::default());
-    block_on(lookup(&s, &cache, HOST, "/r999/x/y", 0, None)).unwrap();
+    block_on(lookup(&s, &cache, HOST, "/r999/x/y", 0, StrongMode::Click, None)).unwrap();
     c.bench_function("rules_1k", |b| {
         b.iter(|| {
-            black_box(block_on(lookup(&s, &cache, HOST, "/r999/x/y", 1, None)).unwrap().unwrap());
+            black_box(block_on(lookup(&s, &cache, HOST, "/r999/x/y", 1, StrongMode::Click, None)).unwrap().unwrap());
         })
     });
 

@@ -185,3 +185,103 @@ mod tests {
         assert_eq!(m.check(T - 1), PinCheck::Always);
     }
 }
+
+/// Pins and the marker live in the zone's Cache API, which every worker on the zone
+/// can write. So each entry is signed with a key only this worker has (derived from
+/// its `ADMIN_TOKEN`: only admin writes make pins, and they need that secret) and
+/// carries its own expiry: an entry another worker put there, or an old entry put back,
+/// is ignored.
+pub mod signed {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    type HmacSha256 = Hmac<Sha256>;
+
+    /// What an entry says, all of it covered by the signature.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct PinFields<'a> {
+        pub env: &'a str,
+        /// The route key (or the marker's or a shard note's name).
+        pub name: &'a str,
+        /// `put`, `deleted`, `marker` or `note`.
+        pub kind: &'a str,
+        pub expires_ms: i64,
+        pub body: &'a str,
+    }
+
+    /// Signs and checks entries; made once per isolate.
+    #[derive(Clone)]
+    pub struct PinSigner {
+        key: [u8; 32],
+    }
+
+    impl std::fmt::Debug for PinSigner {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("PinSigner(..)")
+        }
+    }
+
+    impl PinSigner {
+        /// The signer for a worker whose admin token is `admin_token` (`None` when
+        /// the admin API is off: then there are no pins to trust).
+        pub fn new(admin_token: Option<&str>) -> Option<Self> {
+            let token = admin_token.filter(|t| !t.is_empty())?;
+            let mut mac = HmacSha256::new_from_slice(token.as_bytes()).ok()?;
+            mac.update(b"redirector read-your-writes pins v1");
+            Some(Self { key: mac.finalize().into_bytes().into() })
+        }
+
+        fn mac(&self, pin: &PinFields<'_>) -> HmacSha256 {
+            // Infallible: HMAC takes keys of any length.
+            let mut mac = HmacSha256::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
+            for part in [pin.env, pin.name, pin.kind, &pin.expires_ms.to_string(), pin.body] {
+                mac.update(&(part.len() as u64).to_be_bytes());
+                mac.update(part.as_bytes());
+            }
+            mac
+        }
+
+        /// The signature to store with the entry (hex).
+        pub fn sign(&self, pin: &PinFields<'_>) -> String {
+            self.mac(pin).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        }
+
+        /// Whether an entry read back was signed by this worker and has not expired
+        /// (the comparison takes the same time wherever the signatures differ).
+        pub fn verify(&self, pin: &PinFields<'_>, signature: &str, now_ms: i64) -> bool {
+            if now_ms >= pin.expires_ms || signature.len() != 64 {
+                return false;
+            }
+            let Some(bytes) = (0..32).map(|i| u8::from_str_radix(signature.get(2 * i..2 * i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>() else {
+                return false;
+            };
+            self.mac(pin).verify_slice(&bytes).is_ok()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// Bug: pins were plain Cache API entries, so any other worker on the zone
+        /// could put one and change redirects for 120 s without the admin token.
+        #[test]
+        fn only_this_workers_unexpired_entries_verify() {
+            let signer = PinSigner::new(Some("admin-token")).unwrap();
+            let pin = PinFields { env: "prod", name: "go.example.com/x", kind: "put", expires_ms: 2_000, body: "\"https://e.com\"" };
+            let sig = signer.sign(&pin);
+            assert!(signer.verify(&pin, &sig, 1_999));
+            assert!(!signer.verify(&pin, &sig, 2_000), "expired");
+            let forged = PinFields { body: "\"https://evil.example\"", ..pin };
+            assert!(!signer.verify(&forged, &sig, 1_000), "another body");
+            assert!(!signer.verify(&PinFields { expires_ms: 9_999, ..pin }, &sig, 1_000), "a stretched expiry");
+            assert!(!signer.verify(&PinFields { name: "go.example.com/y", ..pin }, &sig, 1_000), "another key");
+            assert!(!signer.verify(&PinFields { env: "dev", ..pin }, &sig, 1_000), "another env");
+            let other = PinSigner::new(Some("another-token")).unwrap();
+            assert!(!other.verify(&pin, &sig, 1_000), "another worker's key");
+            assert!(!signer.verify(&pin, "zz", 1_000));
+            assert!(!signer.verify(&pin, &"g".repeat(64), 1_000));
+            assert!(PinSigner::new(None).is_none() && PinSigner::new(Some("")).is_none());
+        }
+    }
+}

@@ -56,8 +56,16 @@ pub enum StrongMode {
 /// The strong links' authority.
 #[allow(async_fn_in_trait)]
 pub trait StrongLinks {
-    /// Ask about the strong link at `key`, whose KV value is `kv_value`.
-    async fn strong(&self, key: &str, kv_value: &str, mode: StrongMode) -> Result<StrongAnswer, StoreError>;
+    /// Ask about the strong link at `key`, whose KV value is `kv_value`. Default:
+    /// no authority, so strong links cannot be answered (503).
+    async fn strong(&self, key: &str, kv_value: &str, mode: StrongMode) -> Result<StrongAnswer, StoreError> {
+        let _ = (key, kv_value, mode);
+        Err(no_authority())
+    }
+}
+
+fn no_authority() -> StoreError {
+    StoreError("no Durable Object binding for strong routes and admin writes".into())
 }
 
 /// A route as the admin API reads it.
@@ -87,13 +95,23 @@ pub struct WriteReport {
     pub shards_pending: Vec<String>,
 }
 
-/// The admin API's writes and reads, through the shards.
+/// The admin API's writes and reads, through the shards. Defaults: no authority
+/// (every admin request answers 503).
 #[allow(async_fn_in_trait)]
 pub trait Admin {
     /// The authoritative copy of `key`, else KV's; `None` when neither has it.
-    async fn admin_read(&self, key: &RouteKey) -> Result<Option<AdminRead>, StoreError>;
+    async fn admin_read(&self, key: &RouteKey) -> Result<Option<AdminRead>, StoreError> {
+        let _ = key;
+        Err(no_authority())
+    }
     /// Apply all `writes` or none (the caller has validated them).
-    async fn admin_write(&self, writes: &[Write]) -> Result<WriteReport, StoreError>;
+    async fn admin_write(&self, writes: &[Write]) -> Result<WriteReport, StoreError> {
+        let _ = writes;
+        Err(no_authority())
+    }
     /// How far a shard's write-through has got.
-    async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError>;
+    async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError> {
+        let _ = shard;
+        Err(no_authority())
+    }
 }

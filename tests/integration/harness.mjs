@@ -21,8 +21,14 @@
 //                                 isolates
 //   *.dofail.test    -> "dofail": real KV, but every Durable Object call fails
 //   *.count.test     -> "count":  prod cache lifetimes; its KV logs every read
+//   *.flaky.test     -> "flaky":  real KV, but the KV writes numbered in FAIL_WRITES
+//                                 (counted from the start, across the whole env) throw
 //
-// ADMIN_TOKEN is set (to ADMIN_TOKEN below) on local, ryw and dofail; with
+// Also on the zone (for the forged-pin test): "neighbour", another worker that
+// anyone could deploy on the same zone; it writes whatever it is asked into the
+// shared Cache API (POST https://neighbour.test/put?url=...).
+//
+// ADMIN_TOKEN is set (to ADMIN_TOKEN below) on local, ryw, pair, flaky and dofail; with
 // start({ sentryDsn }), SENTRY_DSN is set on local and kvfail (not on the others).
 //
 // Analytics Engine: Miniflare's own binding discards data points, so every
@@ -115,6 +121,34 @@ export default function (env) {
   };
 }`;
 
+// KV whose Nth writes fail (N in FAIL_WRITES, counted across this env's isolate).
+const flakyKv = `
+let writes = 0;
+export default function (env) {
+  const fail = new Set(String(env.FAIL_WRITES).split(",").map(Number));
+  const write = (op) => {
+    writes += 1;
+    if (fail.has(writes)) throw new Error("injected failure of KV write " + writes);
+    return op();
+  };
+  return {
+    get: (key, options) => env.INNER.get(key, options),
+    put: (key, value, options) => write(() => env.INNER.put(key, value, options)),
+    delete: (key) => write(() => env.INNER.delete(key)),
+  };
+}`;
+
+// Another worker on the same zone: it can write anything into the shared Cache API.
+const neighbour = `
+export default {
+  async fetch(request) {
+    const target = new URL(request.url).searchParams.get("url");
+    const headers = Object.fromEntries([...request.headers].filter(([k]) => k.startsWith("x-ryw") || k === "cache-control"));
+    await caches.default.put(target, new Response(await request.text(), { headers }));
+    return new Response("stored");
+  },
+};`;
+
 const failingDurableObjects = `
 class DurableObjectNamespace {
   idFromName(name) { return { name, toString: () => name }; }
@@ -128,7 +162,7 @@ export default function () {
   return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
 }`;
 
-function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, failDo = false, laggy = false, counted = false, vars = {} } = {}) {
+function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, failDo = false, laggy = false, counted = false, flaky = null, vars = {} } = {}) {
   const E = env.toUpperCase();
   const worker = {
     name,
@@ -145,7 +179,8 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
         : { scriptName: "click-capture", bindings: { SOURCE: env } },
     },
   };
-  if (kv && !failKv && !laggy && !counted) worker.kvNamespaces = [`ROUTES_KV_${E}`];
+  if (kv && !failKv && !laggy && !counted && !flaky) worker.kvNamespaces = [`ROUTES_KV_${E}`];
+  if (flaky) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "flaky-kv", bindings: { FAIL_WRITES: flaky } };
   if (counted) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "counting-kv" };
   if (failKv) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "failing-kv" };
   if (laggy) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "laggy-kv", bindings: { LAG_MS: String(LAG_MS) } };
@@ -182,13 +217,16 @@ export async function start({ sentryDsn } = {}) {
     handleStructuredLogs: onLog,
     workers: [
       redirectorWorker("redirector-local", "local", {
-        vars: { EXPLAIN: "on", ROUTE_CACHE_TTL_MS: "0", RULES_CACHE_TTL_MS: "0", ADMIN_TOKEN, ...sentry },
+        vars: { EXPLAIN: "on", ROUTE_CACHE_TTL_MS: "0", RULES_CACHE_TTL_MS: "0", ADMIN_TOKEN, ADMIN_BODY_TIMEOUT_MS: "1000", ...sentry },
       }),
       redirectorWorker("redirector-count", "count", { routes: ["*count.test/*"], counted: true }),
       { name: "counting-kv", modules: true, script: countingKv, kvNamespaces: ["COUNTED"] },
       redirectorWorker("redirector-ryw", "ryw", { routes: ["*ryw.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
       redirectorWorker("redirector-pair", "pair", { routes: ["*pair.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
-      redirectorWorker("redirector-pair-peer", "pair", { laggy: true, durable: false }),
+      redirectorWorker("redirector-pair-peer", "pair", { laggy: true, durable: false, vars: { ADMIN_TOKEN } }),
+      redirectorWorker("redirector-flaky", "flaky", { routes: ["*flaky.test/*"], flaky: "3,7,8", vars: { ADMIN_TOKEN } }),
+      { name: "flaky-kv", modules: true, script: flakyKv, kvNamespaces: ["INNER"] },
+      { name: "neighbour", modules: true, script: neighbour, routes: ["neighbour.test/*"] },
       redirectorWorker("redirector-dofail", "dofail", { routes: ["*dofail.test/*"], failDo: true, vars: { ADMIN_TOKEN } }),
       { name: "laggy-kv", modules: true, script: laggyKv, kvNamespaces: ["INNER"] },
       { name: "failing-do", modules: true, script: failingDurableObjects },
@@ -212,6 +250,7 @@ export async function start({ sentryDsn } = {}) {
   // What a reader of the laggy KV would see "now" is computed by the wrapper; the test
   // seeds the inner namespace directly, visible at once.
   const laggyInner = await mf.getKVNamespace("INNER", "laggy-kv");
+  const flakyInner = await mf.getKVNamespace("INNER", "flaky-kv");
   let taken = 0;
   const fetch = (url, init = {}) => mf.dispatchFetch(url, { redirect: "manual", ...init });
   const peer = await mf.getWorker("redirector-pair-peer");
@@ -236,6 +275,10 @@ export async function start({ sentryDsn } = {}) {
     /** The options of each of those reads (same order). */
     kvReadOptions,
     laggyInner,
+    /** What the flaky env's KV holds. */
+    flakyInner,
+    /** The local env's Durable Object namespace (to reach a shard directly). */
+    routeDo: () => mf.getDurableObjectNamespace("ROUTE_DO_LOCAL", "redirector-local"),
     /** Call the admin API of the worker at `base` (default the local one). */
     admin(method, path, { body, token = ADMIN_TOKEN, base = "https://go.example.com" } = {}) {
       const headers = token === null ? {} : { authorization: `Bearer ${token}` };

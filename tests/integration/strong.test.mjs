@@ -69,3 +69,81 @@ test("Durable Object failure: ordinary links still serve from KV, strong links 5
   assert.equal(strong.res.headers.get("location"), null);
   assert.equal(strong.click.outcome, "store_error");
 });
+
+const status = (res) => res.status;
+
+test("regression: a strong 301 is never cacheable; nor is an answer reached past a capped strong link", async () => {
+  await h.admin("PUT", route("cache.example.com/s"), { body: { to: "https://example.com/s", status: 301, strong: true, max_clicks: 1 } });
+  await h.seed({ "*/s": { to: "https://example.com/fallback", status: 301 } });
+  const first = await h.fetch("https://cache.example.com/s");
+  assert.equal(first.status, 301);
+  assert.equal(first.headers.get("cache-control"), "private, no-store", "a kill switch or a cap could take it back");
+  const past = await h.fetch("https://cache.example.com/s");
+  assert.equal(past.headers.get("location"), "https://example.com/fallback");
+  assert.equal(past.headers.get("cache-control"), "private, no-store", "raising the cap must reach this client");
+  const plain = await h.fetch("https://other.example.com/s");
+  assert.equal(plain.headers.get("cache-control"), "public, max-age=3600");
+});
+
+test("regression: a 301 expiring in ten minutes is cacheable for at most ten minutes", async () => {
+  const expires = new Date(Date.now() + 10 * 60_000).toISOString();
+  await h.seed({ "cache.example.com/soon": { to: "https://example.com/soon", status: 301, expires } });
+  const res = await h.fetch("https://cache.example.com/soon");
+  const maxAge = Number(/^public, max-age=(\d+)$/.exec(res.headers.get("cache-control"))?.[1]);
+  assert.ok(maxAge > 590 && maxAge <= 600, res.headers.get("cache-control"));
+});
+
+test("regression: explain never spends a click nor adopts KV's copy", async () => {
+  await h.seed({ "explain.example.com/one": { to: "https://example.com/v1", strong: true, max_clicks: 1 } });
+  const explain = () => h.fetch(`https://explain.example.com/__redirector/explain?url=${encodeURIComponent("https://explain.example.com/one")}`).then((r) => r.json());
+  for (let i = 0; i < 3; i++) assert.equal((await explain()).status, 302);
+  // Nothing was adopted: an edit in KV before the first real click is still taken.
+  await h.seed({ "explain.example.com/one": { to: "https://example.com/v2", strong: true, max_clicks: 1 } });
+  const read = await (await h.admin("GET", route("explain.example.com/one"))).json();
+  assert.equal(read.source, "kv", "the shard has no copy");
+  const click = await h.fetch("https://explain.example.com/one");
+  assert.equal(click.headers.get("location"), "https://example.com/v2", "the one click was still there");
+  assert.equal((await h.fetch("https://explain.example.com/one")).status, 404);
+  const after = await explain();
+  assert.equal(after.status, 404);
+  assert.match(JSON.stringify(after.steps), /max_clicks 1 reached/);
+  assert.equal((await (await h.admin("GET", route("explain.example.com/one"))).json()).clicks, 1);
+});
+
+test("regression: 200 clicks on one strong link do not hold up the host: a kill switch completes and takes effect", async () => {
+  const hot = { to: "https://example.com/hot", strong: true, max_clicks: 100_000 };
+  await h.admin("PUT", route("flood.example.com/hot"), { body: hot });
+  await h.admin("PUT", route("flood.example.com/other"), { body: { to: "https://example.com/other", strong: true, max_clicks: 10 } });
+  assert.equal((await h.fetch("https://flood.example.com/hot")).status, 302);
+  const flood = Array.from({ length: 200 }, () => h.fetch("https://flood.example.com/hot").then(status));
+  const other = h.fetch("https://flood.example.com/other").then(status);
+  const kill = await h.admin("PUT", route("flood.example.com/hot"), { body: { ...hot, enabled: false } });
+  assert.equal(kill.status, 200, "the kill switch completes during the flood");
+  assert.equal((await h.fetch("https://flood.example.com/hot")).status, 404, "and takes effect at once");
+  assert.equal(await other, 302, "another strong link of the host is answered");
+  const statuses = await Promise.all(flood);
+  assert.deepEqual([...new Set(statuses)].sort(), statuses.includes(404) ? [302, 404] : [302], "no click failed");
+  const read = await (await h.admin("GET", route("flood.example.com/hot"))).json();
+  assert.equal(read.clicks, 1 + statuses.filter((s) => s === 302).length, "every redirect counted once");
+});
+
+test("regression: a read-your-writes pin forged by another worker on the zone is ignored", async () => {
+  // The neighbour writes a pin, in the old unsigned format and with a fake signature,
+  // for a link that does not exist, and a marker that claims a write just now.
+  const pinUrl = (name) => `https://ryw.redirector.invalid/ryw/${encodeURIComponent(name)}`;
+  const forge = (name, body, headers) =>
+    h.fetch(`https://neighbour.test/put?url=${encodeURIComponent(pinUrl(name))}`, { method: "POST", body, headers: { "cache-control": "max-age=120", ...headers } });
+  assert.equal((await forge("go.ryw.test/phish", JSON.stringify("https://evil.example/login"), { "x-ryw": "put" })).status, 200);
+  assert.equal((await forge("go.ryw.test/phish2", JSON.stringify("https://evil.example/login"), {
+    "x-ryw": "put", "x-ryw-exp": String(Date.now() + 100_000), "x-ryw-sig": "0".repeat(64),
+  })).status, 200);
+  await forge("~last-write", String(Date.now()), { "x-ryw": "marker" });
+  for (const path of ["/phish", "/phish2"]) {
+    const res = await h.fetch(`https://go.ryw.test${path}`);
+    assert.equal(res.status, 404, `${path}: no redirect from a forged pin`);
+    assert.equal(res.headers.get("location"), null);
+  }
+  // The worker's own pins still work.
+  assert.equal((await h.admin("PUT", route("go.ryw.test/phish"), { body: "https://example.com/real", base: "https://go.ryw.test" })).status, 200);
+  assert.equal((await h.fetch("https://go.ryw.test/phish")).headers.get("location"), "https://example.com/real");
+});

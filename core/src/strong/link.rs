@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn kill_switch_tombstone_and_window() {
         let mut s = state(r#"{"to":"https://e.com","strong":true}"#);
-        assert_eq!(s.click(NOW).1, false, "no cap: nothing to count or persist");
+        assert!(!s.click(NOW).1, "no cap: nothing to count or persist");
         assert!(s.update(Some(r#"{"to":"https://e.com","strong":true,"enabled":false}"#.into()), 2));
         assert!(matches!(s.click(NOW).0, StrongAnswer::Absent(_)));
         assert!(!s.update(Some(r#"{"to":"https://e.com","strong":true}"#.into()), 2), "same version: ignored");
@@ -156,6 +156,6 @@ mod tests {
         let mut bad = state(r#"{"to":"javascript:x","strong":true,"max_clicks":1}"#);
         assert_eq!(bad.click(NOW), (StrongAnswer::Serve(r#"{"to":"javascript:x","strong":true,"max_clicks":1}"#.into()), false));
         let mut plain = state(r#""https://e.com""#);
-        assert_eq!(plain.click(NOW).1, false);
+        assert!(!plain.click(NOW).1);
     }
 }

@@ -346,7 +346,8 @@ impl<S: ShardStore> Shard<S> {
         })
     }
 
-    fn pending(&self) -> Result<WriteAnswer, ShardError> {
+    /// What a write or commit left to do.
+    pub fn pending(&self) -> Result<WriteAnswer, ShardError> {
         let s = self.status()?;
         Ok(WriteAnswer { version: s.version, kv_pending: s.kv_pending, links_pending: s.links_pending })
     }
@@ -389,18 +390,19 @@ impl<S: ShardStore> Shard<S> {
         self.pending()
     }
 
-    /// Drop a staged bulk. A bulk this shard never saw is remembered as aborted, so
-    /// a late prepare of it is refused.
-    pub fn abort(&mut self, id: &str, now_ms: i64) -> Result<(), ShardError> {
+    /// Drop a staged bulk, unless it has committed here: the answer says which. A
+    /// bulk this shard never saw is remembered as aborted, so a late prepare of it is
+    /// refused.
+    pub fn abort(&mut self, id: &str, now_ms: i64) -> Result<TxnOutcome, ShardError> {
         match self.store.txn(id)? {
-            Some(t) if t.state == TxnState::Committed => Err(ShardError::Txn { txn: id.into(), state: "committed" }),
-            Some(t) if t.state == TxnState::Aborted => Ok(()),
+            Some(t) if t.state == TxnState::Committed => Ok(TxnOutcome::Committed),
+            Some(t) if t.state == TxnState::Aborted => Ok(TxnOutcome::Aborted),
             found => {
                 self.store.unstage(id)?;
                 let (coordinator, deadline_ms) = found.map_or((String::new(), now_ms), |t| (t.coordinator, t.deadline_ms));
                 let txn = Txn { state: TxnState::Aborted, coordinator, deadline_ms, decided_ms: Some(now_ms) };
                 self.store.put_txn(id, &txn)?;
-                Ok(())
+                Ok(TxnOutcome::Aborted)
             }
         }
     }
@@ -411,10 +413,7 @@ impl<S: ShardStore> Shard<S> {
         Ok(match self.store.txn(id)? {
             Some(t) if t.state == TxnState::Committed => TxnOutcome::Committed,
             Some(t) if t.state == TxnState::Open && now_ms < t.deadline_ms => TxnOutcome::Open,
-            _ => {
-                self.abort(id, now_ms)?;
-                TxnOutcome::Aborted
-            }
+            _ => self.abort(id, now_ms)?,
         })
     }
 
@@ -443,7 +442,7 @@ impl<S: ShardStore> Shard<S> {
     pub fn resolve(&mut self, id: &str, outcome: TxnOutcome, now_ms: i64) -> Result<(), ShardError> {
         match outcome {
             TxnOutcome::Committed => self.commit(id, now_ms).map(|_| ()),
-            TxnOutcome::Aborted => self.abort(id, now_ms),
+            TxnOutcome::Aborted => self.abort(id, now_ms).map(|_| ()),
             TxnOutcome::Open => Ok(()),
         }
     }
@@ -716,7 +715,7 @@ mod tests {
         b.commit("t1", T).unwrap();
         assert_eq!(b.read("b.com/x").unwrap().value.as_deref(), Some("1"));
         assert!(b.commit("t1", T).is_ok(), "commit is idempotent");
-        assert!(matches!(b.abort("t1", T), Err(ShardError::Txn { state: "committed", .. })));
+        assert_eq!(b.abort("t1", T).unwrap(), TxnOutcome::Committed, "too late to abort");
 
         // Aborted: nothing visible, a late commit or prepare is refused.
         a.prepare("t2", "a.com", &[put("a.com/y", "1")], deadline).unwrap();
