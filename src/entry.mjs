@@ -15,6 +15,9 @@
 // clears it. Every request the dead instance was still serving is answered 503 (not
 // left hanging): a panic before the first await throws here, synchronously; one after
 // an await happens in a microtask, and the hook calls `__redirectorPanicked` below.
+// The other requests waiting on that instance notice it in their own request context
+// (workerd cannot settle one request's promise from another's): each checks, every
+// WATCH_MS while it waits, whether a panic has happened since it began.
 import Entrypoint, { RouteDo } from "../build/index.js";
 
 const state = globalThis.__worker_init_state;
@@ -24,12 +27,12 @@ if (typeof wasmFetch !== "function" || typeof state !== "object" || state === nu
   throw new Error("src/entry.mjs: build/index.js is not the worker-build output it expects");
 }
 
-/** Settles each request still waiting on the current wasm instance. */
-const waiting = new Set();
+/** Panics so far in this isolate; a request that saw it change lost its instance. */
+let panics = 0;
+const WATCH_MS = 50;
 globalThis.__redirectorPanicked = () => {
   state.criticalError = true;
-  for (const settle of waiting) settle();
-  waiting.clear();
+  panics += 1;
 };
 
 function unavailable() {
@@ -42,6 +45,7 @@ function unavailable() {
 function crashed(e) {
   if (!(e instanceof WebAssembly.RuntimeError)) return false;
   state.criticalError = true;
+  panics += 1;
   return true;
 }
 
@@ -58,12 +62,14 @@ export default {
     }
     // A cached hit is answered without a Promise; only I/O waits are tracked.
     if (!(answer instanceof Promise)) return answer;
+    const seen = panics;
     return new Promise((resolve, reject) => {
-      const settle = () => resolve(unavailable());
-      waiting.add(settle);
+      const watch = setInterval(() => {
+        if (panics !== seen) resolve(unavailable());
+      }, WATCH_MS);
       answer
         .then(resolve, (e) => (crashed(e) ? resolve(unavailable()) : reject(e)))
-        .finally(() => waiting.delete(settle));
+        .finally(() => clearInterval(watch));
     });
   },
 };
