@@ -35,7 +35,7 @@ fn without_tests(text: &str) -> Vec<&str> {
         }
         if skipping {
             depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
-            if depth <= 0 && line.contains('}') || depth <= 0 && line.trim_end().ends_with(';') {
+            if depth <= 0 && (line.contains('}') || line.trim_end().ends_with(';')) {
                 skipping = false;
                 armed = false;
             }
