@@ -18,10 +18,11 @@
 // Prints JSON.
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { CF, CF_HEADER } from "./cf.mjs";
 import { common, KV_ID, LINKS, ROOT, rustWorkers, STATE } from "./workers.mjs";
+import { seed } from "./seed.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -47,27 +48,6 @@ async function startWorker(kind, front = FRONT) {
   const entry = await mf.ready;
   const url = front === "direct" ? await mf.unsafeGetDirectURL(workers[0].name) : entry;
   return { mf, url };
-}
-
-async function seed() {
-  const marker = path.join(STATE, `.seeded-${LINKS}`);
-  if (existsSync(marker)) return;
-  mkdirSync(STATE, { recursive: true });
-  const seeder = `export default { async fetch(req, env) {
-    const { from, to } = await req.json();
-    const puts = [];
-    for (let i = from; i < to; i++) puts.push(env.KV.put("127.0.0.1/l/" + i, JSON.stringify({ to: "https://example.com/target/" + i, status: 302 })));
-    await Promise.all(puts);
-    return new Response("ok");
-  } }`;
-  const mf = new Miniflare({ kvPersist: STATE, modules: true, script: seeder, kvNamespaces: { KV: KV_ID } });
-  const started = Date.now();
-  for (let from = 0; from < LINKS; from += 2000) {
-    const res = await mf.dispatchFetch("http://seed/", { method: "POST", body: JSON.stringify({ from, to: Math.min(LINKS, from + 2000) }) });
-    if (res.status !== 200) throw new Error(`seeding failed: ${res.status}`);
-  }
-  await mf.dispose();
-  writeFileSync(marker, String(Date.now() - started));
 }
 
 function wrk(url, hot) {

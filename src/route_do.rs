@@ -15,18 +15,22 @@
 //! Any failure answers non-200 with a text reason; the worker maps it to a 503.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use redirector_core::key::{link_object, shard_object, shard_of};
 use redirector_core::store::StoreError;
 use redirector_core::strong::link::LinkState;
 use redirector_core::strong::msg::{KeyWrite, LinkReadAnswer, LinkRequest, ReadAnswer, ShardRequest, TxnOutcome};
 use redirector_core::strong::shard::{
-    drain, Outbound, Recovery, Shard, ShardStore, Stored, Target, Task, Txn, TxnState, DRAIN_BATCH, INLINE_DRAIN,
+    carry_out, drain, Outbound, Recovery, Shard, ShardStore, Stored, Target, Task, Txn, TxnState, DRAIN_BATCH, INLINE_DRAIN,
 };
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::kv::KvStore;
 use worker::{SqlStorage, SqlStorageValue};
+use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::{console_error, durable_object, Date, DurableObject, Env, ObjectNamespace, Request, Response, Result, State};
 
 use crate::bindings::Bindings;
@@ -38,6 +42,9 @@ pub struct RouteDo {
     env: Env,
     /// A counter's state, loaded once from storage.
     link: RefCell<Option<LinkState>>,
+    /// A counter's adoption in flight: concurrent first clicks share one request to
+    /// the shard.
+    adopting: RefCell<Option<js_sys::Promise>>,
     /// A shard's tables exist.
     schema: Cell<bool>,
 }
@@ -54,7 +61,7 @@ fn failed(e: impl std::fmt::Display) -> Result<Response> {
 
 impl DurableObject for RouteDo {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, link: RefCell::new(None), schema: Cell::new(false) }
+        Self { state, env, link: RefCell::new(None), adopting: RefCell::new(None), schema: Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -113,6 +120,40 @@ impl RouteDo {
         Ok(link.clone())
     }
 
+    /// Take the record from the shard (which adopts KV's copy if it has none), once
+    /// for all the clicks waiting, and store it: after an eviction the counter
+    /// starts from storage, not from another request to the shard.
+    async fn adopt(&self, key: &str, kv_value: String) -> Result<()> {
+        let pending = self.adopting.borrow().clone();
+        let promise = match pending {
+            Some(p) => p,
+            None => {
+                let (ns, shard) = (self.namespace()?, shard_object(shard_of(key)));
+                let message = ShardRequest::Adopt { key: key.to_string(), kv_value };
+                let p = future_to_promise(async move {
+                    let adopted: ReadAnswer = objects::call(&ns, &shard, &message).await.map_err(|e| JsValue::from_str(&e))?;
+                    serde_json::to_string(&adopted).map(|t| JsValue::from_str(&t)).map_err(|e| JsValue::from_str(&e.to_string()))
+                });
+                *self.adopting.borrow_mut() = Some(p.clone());
+                p
+            }
+        };
+        let answer = JsFuture::from(promise).await;
+        self.adopting.borrow_mut().take();
+        let text = answer.map_err(|e| worker::Error::from(format!("adoption failed: {e:?}")))?.as_string().unwrap_or_default();
+        let adopted: ReadAnswer = serde_json::from_str(&text)?;
+        {
+            let mut link = self.link.borrow_mut();
+            match link.as_mut() {
+                Some(current) => {
+                    current.update(adopted.value, adopted.version);
+                }
+                None => *link = Some(LinkState::adopted(adopted.value, adopted.version)),
+            }
+        }
+        self.save_link().await
+    }
+
     async fn save_link(&self) -> Result<()> {
         let Some(state) = self.link.borrow().clone() else { return Ok(()) };
         self.state.storage().put(LINK_STATE, state).await
@@ -122,15 +163,7 @@ impl RouteDo {
         match message {
             LinkRequest::Click { key, kv_value, now_ms } => {
                 if self.load_link().await?.is_none() {
-                    let shard = shard_object(shard_of(&key));
-                    let adopted: ReadAnswer = self.ask(&shard, &ShardRequest::Adopt { key, kv_value }).await?;
-                    let mut link = self.link.borrow_mut();
-                    match link.as_mut() {
-                        Some(current) => {
-                            current.update(adopted.value, adopted.version);
-                        }
-                        None => *link = Some(LinkState::adopted(adopted.value, adopted.version)),
-                    }
+                    self.adopt(&key, kv_value).await?;
                 }
                 // Decide and count in one synchronous step: no interleaving.
                 let (answer, changed) = match self.link.borrow_mut().as_mut() {
@@ -179,8 +212,10 @@ impl RouteDo {
 
 // ---------------------------------------------------------------- shards
 
+type ShardCell = Rc<RefCell<Shard<SqlShardStore>>>;
+
 impl RouteDo {
-    fn shard(&self) -> Result<RefCell<Shard<SqlShardStore>>> {
+    fn shard(&self) -> Result<ShardCell> {
         let sql = self.state.storage().sql();
         if !self.schema.get() {
             for statement in SCHEMA {
@@ -188,42 +223,97 @@ impl RouteDo {
             }
             self.schema.set(true);
         }
-        Ok(RefCell::new(Shard::new(SqlShardStore { sql })))
+        Ok(Rc::new(RefCell::new(Shard::new(SqlShardStore { sql }))))
     }
 
     fn kv(&self) -> std::result::Result<KvStore, String> {
         Bindings::from_env(&self.env).kv.ok_or_else(|| "ROUTES_KV binding is not configured".to_string())
     }
 
+    fn outgoing(&self) -> Outgoing {
+        Outgoing { kv: self.kv(), ns: self.namespace() }
+    }
+
+    /// Run `step` against the shard as one storage transaction (`transactionSync`):
+    /// if it fails part-way, none of its writes stay. (Every write of a step is
+    /// made without an await, so it would commit together anyway; this also undoes
+    /// the ones made before a failure.)
+    fn atomically<T: 'static>(&self, shard: &ShardCell, step: impl FnOnce(&mut Shard<SqlShardStore>) -> std::result::Result<T, String> + 'static) -> std::result::Result<T, String> {
+        let storage = self.state.storage();
+        let raw: JsValue = AsRef::<JsValue>::as_ref(storage.as_raw()).clone();
+        let transaction = js_sys::Reflect::get(&raw, &JsValue::from_str("transactionSync")).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let Some(transaction) = transaction else { return step(&mut shard.borrow_mut()) };
+        let result: Rc<RefCell<Option<std::result::Result<T, String>>>> = Rc::new(RefCell::new(None));
+        let (inner, out) = (shard.clone(), result.clone());
+        let body = Closure::once_into_js(move || -> std::result::Result<JsValue, JsValue> {
+            let done = step(&mut inner.borrow_mut());
+            let failure = done.as_ref().err().map(|e| JsValue::from_str(e));
+            *out.borrow_mut() = Some(done);
+            // Throwing rolls the transaction back.
+            failure.map_or(Ok(JsValue::UNDEFINED), Err)
+        });
+        let thrown = transaction.call1(&raw, &body).err();
+        let outcome = result.borrow_mut().take();
+        match outcome {
+            Some(done) => done,
+            None => Err(format!("transaction failed: {thrown:?}")),
+        }
+    }
+
     async fn shard_request(&self, message: ShardRequest) -> Result<Response> {
         let now = now_ms();
         let shard = self.shard()?;
-        let s = || shard.borrow_mut();
         let answer = match message {
             ShardRequest::Write { writes } => {
+                let keys: Vec<String> = writes.iter().map(|w| w.key.clone()).collect();
                 self.remember_name(&writes)?;
-                s().write(&writes, now).map_err(|e| e.to_string())?;
-                self.drain_now(&shard, now, INLINE_DRAIN).await?;
+                self.atomically(&shard, move |s| s.write(&writes, now).map(|_| ()).map_err(|e| e.to_string()))?;
+                self.after_commit(&shard, &keys).await;
                 serde_json::to_value(shard.borrow().pending().map_err(|e| e.to_string())?)?
             }
             ShardRequest::Prepare { txn, coordinator, writes, deadline_ms } => {
                 self.remember_name(&writes)?;
-                s().prepare(&txn, &coordinator, &writes, deadline_ms).map_err(|e| e.to_string())?;
-                self.schedule(&shard).await?;
+                self.atomically(&shard, move |s| s.prepare(&txn, &coordinator, &writes, deadline_ms).map_err(|e| e.to_string()))?;
+                self.schedule(&shard).await;
                 serde_json::json!({ "ok": true })
             }
             ShardRequest::Commit { txn } => {
-                s().commit(&txn, now).map_err(|e| e.to_string())?;
-                self.drain_now(&shard, now, INLINE_DRAIN).await?;
+                let id = txn.clone();
+                let keys: Vec<String> = shard.borrow().store.staged(&id).map_err(|e| e.0)?.into_iter().map(|w| w.key).collect();
+                self.atomically(&shard, move |s| s.commit(&txn, now).map(|_| ()).map_err(|e| e.to_string()))?;
+                self.after_commit(&shard, &keys).await;
                 serde_json::to_value(shard.borrow().pending().map_err(|e| e.to_string())?)?
             }
-            ShardRequest::Abort { txn } => serde_json::to_value(s().abort(&txn, now).map_err(|e| e.to_string())?)?,
-            ShardRequest::Decision { txn } => serde_json::to_value(s().decision(&txn, now).map_err(|e| e.to_string())?)?,
+            ShardRequest::Abort { txn } => serde_json::to_value(self.atomically(&shard, move |s| s.abort(&txn, now).map_err(|e| e.to_string()))?)?,
+            ShardRequest::Decision { txn } => serde_json::to_value(self.atomically(&shard, move |s| s.decision(&txn, now).map_err(|e| e.to_string()))?)?,
             ShardRequest::Read { key } => serde_json::to_value(shard.borrow().read(&key).map_err(|e| e.to_string())?)?,
-            ShardRequest::Adopt { key, kv_value } => serde_json::to_value(s().adopt(&key, &kv_value).map_err(|e| e.to_string())?)?,
+            ShardRequest::Adopt { key, kv_value } => serde_json::to_value(self.atomically(&shard, move |s| s.adopt(&key, &kv_value).map_err(|e| e.to_string()))?)?,
             ShardRequest::Status => serde_json::to_value(shard.borrow().status().map_err(|e| e.to_string())?)?,
         };
         Response::from_json(&answer)
+    }
+
+    /// After a write committed: its own counter updates first (so a kill switch is
+    /// in effect when the write answers), then up to [`INLINE_DRAIN`] queued tasks,
+    /// then the alarm for the rest. The write stands whatever happens here: failures
+    /// are queued for retry, logged, and show in the answer's `links_pending` and
+    /// `kv_pending`.
+    async fn after_commit(&self, shard: &ShardCell, keys: &[String]) {
+        let out = self.outgoing();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let urgent = shard.borrow_mut().work_for(Target::Link, &keys, out.now_ms());
+        let result = match urgent {
+            Ok(work) => carry_out(shard, &out, work).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let result = match result {
+            Ok(()) => drain(shard, &out, INLINE_DRAIN).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            console_error!("shard: write-through after commit: {e}");
+        }
+        self.schedule(shard).await;
     }
 
     /// The alarm: settle bulks left in doubt, then the next batch of the queue.
@@ -231,38 +321,37 @@ impl RouteDo {
         let now = now_ms();
         let shard = self.shard().map_err(|e| e.to_string())?;
         let name = shard.borrow().store.meta("shard").map_err(|e| e.0)?.unwrap_or_default();
-        let asks = shard.borrow_mut().recover(&name, now).map_err(|e| e.to_string())?;
+        let asks = self.atomically(&shard, move |s| s.recover(&name, now).map_err(|e| e.to_string()))?;
         for Recovery::Ask { txn, coordinator } in asks {
             match self.ask::<TxnOutcome>(&shard_object(&coordinator), &ShardRequest::Decision { txn: txn.clone() }).await {
-                Ok(outcome) => shard.borrow_mut().resolve(&txn, outcome, now).map_err(|e| e.to_string())?,
+                Ok(outcome) => self.atomically(&shard, move |s| s.resolve(&txn, outcome, now_ms()).map_err(|e| e.to_string()))?,
                 Err(e) => console_error!("bulk {txn}: coordinator {coordinator} not reachable, asking again later: {e}"),
             }
         }
-        self.drain_now(&shard, now, DRAIN_BATCH).await.map_err(|e| e.to_string())
+        let drained = drain(&shard, &self.outgoing(), DRAIN_BATCH).await.map(|_| ()).map_err(|e| e.0);
+        self.schedule(&shard).await;
+        drained
     }
 
-    /// Carry out up to `limit` queued tasks, then set the alarm for what is left.
-    async fn drain_now(&self, shard: &RefCell<Shard<SqlShardStore>>, now: i64, limit: usize) -> Result<()> {
-        let out = Outgoing { kv: self.kv(), ns: self.namespace() };
-        drain(shard, &out, now, limit).await.map_err(|e| e.0)?;
-        self.schedule(shard).await
-    }
-
-    async fn schedule(&self, shard: &RefCell<Shard<SqlShardStore>>) -> Result<()> {
-        let next = shard.borrow().next_alarm().map_err(|e| e.0)?;
-        let storage = self.state.storage();
-        match next {
+    /// Set the alarm for the shard's next work, if any (a failure is logged: the
+    /// next write or alarm sets it again).
+    async fn schedule(&self, shard: &ShardCell) {
+        let next = shard.borrow().next_alarm();
+        let result = match next {
             // A past time fires at once; keep at least a few milliseconds apart.
-            Some(at) => storage.set_alarm((at - now_ms()).max(10)).await,
-            None => Ok(()),
+            Ok(Some(at)) => self.state.storage().set_alarm((at - now_ms()).max(10)).await.map_err(|e| e.to_string()),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e.0),
+        };
+        if let Err(e) = result {
+            console_error!("shard: setting the alarm failed: {e}");
         }
     }
 
     /// The shard's own name (for deciding, later, whether it coordinates a bulk).
     fn remember_name(&self, writes: &[KeyWrite]) -> Result<()> {
         if let Some(w) = writes.first() {
-            let sql = self.state.storage().sql();
-            let store = SqlShardStore { sql };
+            let store = SqlShardStore { sql: self.state.storage().sql() };
             if store.meta("shard").map_err(|e| e.0)?.is_none() {
                 store.set_meta("shard", Some(shard_of(&w.key))).map_err(|e| e.0)?;
             }
@@ -278,6 +367,10 @@ struct Outgoing {
 }
 
 impl Outbound for Outgoing {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+
     async fn kv_write(&self, key: &str, value: Option<&str>) -> std::result::Result<(), String> {
         let kv = self.kv.as_ref().map_err(Clone::clone)?;
         match value {
@@ -297,10 +390,10 @@ impl Outbound for Outgoing {
 
 const SCHEMA: [&str; 7] = [
     "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT, version INTEGER NOT NULL, linked INTEGER NOT NULL, kv_written_ms INTEGER)",
-    "CREATE TABLE IF NOT EXISTS queue (target TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, attempts INTEGER NOT NULL, not_before_ms INTEGER NOT NULL, queued_ms INTEGER NOT NULL, PRIMARY KEY (target, key))",
+    "CREATE TABLE IF NOT EXISTS queue (target TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, attempts INTEGER NOT NULL, not_before_ms INTEGER NOT NULL, queued_ms INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL, PRIMARY KEY (target, key))",
     "CREATE INDEX IF NOT EXISTS queue_due ON queue (not_before_ms, queued_ms)",
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
-    "CREATE TABLE IF NOT EXISTS txns (id TEXT PRIMARY KEY, state TEXT NOT NULL, coordinator TEXT NOT NULL, deadline_ms INTEGER NOT NULL, decided_ms INTEGER)",
+    "CREATE TABLE IF NOT EXISTS txns (id TEXT PRIMARY KEY, state TEXT NOT NULL, coordinator TEXT NOT NULL, deadline_ms INTEGER NOT NULL, decided_ms INTEGER, next_ask_ms INTEGER)",
     "CREATE TABLE IF NOT EXISTS staged (txn TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (txn, key))",
     "CREATE INDEX IF NOT EXISTS staged_by_key ON staged (key)",
 ];
@@ -326,6 +419,7 @@ struct TaskRow {
     attempts: i64,
     not_before_ms: i64,
     queued_ms: i64,
+    lease_until_ms: i64,
 }
 
 #[derive(Deserialize)]
@@ -335,6 +429,7 @@ struct TxnRow {
     coordinator: String,
     deadline_ms: i64,
     decided_ms: Option<i64>,
+    next_ask_ms: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -381,6 +476,7 @@ fn task_of(row: TaskRow) -> Task {
         attempts: row.attempts as u32,
         not_before_ms: row.not_before_ms,
         queued_ms: row.queued_ms,
+        lease_until_ms: row.lease_until_ms,
     }
 }
 
@@ -390,7 +486,7 @@ fn txn_of(row: &TxnRow) -> Txn {
         "aborted" => TxnState::Aborted,
         _ => TxnState::Open,
     };
-    Txn { state, coordinator: row.coordinator.clone(), deadline_ms: row.deadline_ms, decided_ms: row.decided_ms }
+    Txn { state, coordinator: row.coordinator.clone(), deadline_ms: row.deadline_ms, decided_ms: row.decided_ms, next_ask_ms: row.next_ask_ms }
 }
 
 type Sql<T> = std::result::Result<T, StoreError>;
@@ -450,8 +546,8 @@ impl ShardStore for SqlShardStore {
 
     fn enqueue(&mut self, t: &Task) -> Sql<()> {
         self.run(
-            "INSERT OR REPLACE INTO queue (target, key, version, attempts, not_before_ms, queued_ms) VALUES (?, ?, ?, ?, ?, ?)",
-            vec![text(target_name(t.target)), text(&t.key), int(t.version as i64), int(t.attempts.into()), int(t.not_before_ms), int(t.queued_ms)],
+            "INSERT OR REPLACE INTO queue (target, key, version, attempts, not_before_ms, queued_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            vec![text(target_name(t.target)), text(&t.key), int(t.version as i64), int(t.attempts.into()), int(t.not_before_ms), int(t.queued_ms), int(t.lease_until_ms)],
         )
     }
 
@@ -461,20 +557,20 @@ impl ShardStore for SqlShardStore {
 
     fn due(&self, now_ms: i64, limit: usize) -> Sql<Vec<Task>> {
         let rows: Vec<TaskRow> = self.rows(
-            "SELECT target, key, version, attempts, not_before_ms, queued_ms FROM queue WHERE not_before_ms <= ? ORDER BY queued_ms, version LIMIT ?",
-            vec![int(now_ms), int(limit as i64)],
+            "SELECT target, key, version, attempts, not_before_ms, queued_ms, lease_until_ms FROM queue WHERE not_before_ms <= ? AND lease_until_ms <= ? ORDER BY target = 'link' DESC, queued_ms, version LIMIT ?",
+            vec![int(now_ms), int(now_ms), int(limit as i64)],
         )?;
         Ok(rows.into_iter().map(task_of).collect())
     }
 
     fn queued(&self) -> Sql<Vec<Task>> {
-        let rows: Vec<TaskRow> = self.rows("SELECT target, key, version, attempts, not_before_ms, queued_ms FROM queue", vec![])?;
+        let rows: Vec<TaskRow> = self.rows("SELECT target, key, version, attempts, not_before_ms, queued_ms, lease_until_ms FROM queue", vec![])?;
         Ok(rows.into_iter().map(task_of).collect())
     }
 
     fn task(&self, target: Target, key: &str) -> Sql<Option<Task>> {
         let rows: Vec<TaskRow> = self.rows(
-            "SELECT target, key, version, attempts, not_before_ms, queued_ms FROM queue WHERE target = ? AND key = ?",
+            "SELECT target, key, version, attempts, not_before_ms, queued_ms, lease_until_ms FROM queue WHERE target = ? AND key = ?",
             vec![text(target_name(target)), text(key)],
         )?;
         Ok(rows.into_iter().next().map(task_of))
@@ -485,7 +581,7 @@ impl ShardStore for SqlShardStore {
     }
 
     fn txn(&self, id: &str) -> Sql<Option<Txn>> {
-        let rows: Vec<TxnRow> = self.rows("SELECT id, state, coordinator, deadline_ms, decided_ms FROM txns WHERE id = ?", vec![text(id)])?;
+        let rows: Vec<TxnRow> = self.rows("SELECT id, state, coordinator, deadline_ms, decided_ms, next_ask_ms FROM txns WHERE id = ?", vec![text(id)])?;
         Ok(rows.first().map(txn_of))
     }
 
@@ -496,8 +592,8 @@ impl ShardStore for SqlShardStore {
             TxnState::Aborted => "aborted",
         };
         self.run(
-            "INSERT OR REPLACE INTO txns (id, state, coordinator, deadline_ms, decided_ms) VALUES (?, ?, ?, ?, ?)",
-            vec![text(id), text(state), text(&t.coordinator), int(t.deadline_ms), SqlStorageValue::from(t.decided_ms)],
+            "INSERT OR REPLACE INTO txns (id, state, coordinator, deadline_ms, decided_ms, next_ask_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            vec![text(id), text(state), text(&t.coordinator), int(t.deadline_ms), SqlStorageValue::from(t.decided_ms), SqlStorageValue::from(t.next_ask_ms)],
         )
     }
 
@@ -506,7 +602,7 @@ impl ShardStore for SqlShardStore {
     }
 
     fn txns(&self) -> Sql<Vec<(String, Txn)>> {
-        let rows: Vec<TxnRow> = self.rows("SELECT id, state, coordinator, deadline_ms, decided_ms FROM txns", vec![])?;
+        let rows: Vec<TxnRow> = self.rows("SELECT id, state, coordinator, deadline_ms, decided_ms, next_ask_ms FROM txns", vec![])?;
         Ok(rows.iter().map(|r| (r.id.clone(), txn_of(r))).collect())
     }
 

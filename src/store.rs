@@ -141,7 +141,7 @@ impl Admin for EdgeStore {
         let report = if by_shard.len() == 1 {
             let (shard, writes) = by_shard.into_iter().next().unwrap_or_default();
             let answer: WriteAnswer = self.shard(shard, &ShardRequest::Write { writes }).await?;
-            WriteReport { kv_pending: answer.kv_pending, shards_pending: vec![] }
+            WriteReport { kv_pending: answer.kv_pending, links_pending: answer.links_pending, shards_pending: vec![] }
         } else {
             self.bulk_across_shards(by_shard).await?
         };
@@ -171,9 +171,12 @@ impl EdgeStore {
             return Err(e);
         }
         let commit = ShardRequest::Commit { txn: txn.clone() };
-        let mut kv_pending = 0;
+        let (mut kv_pending, mut links_pending) = (0, 0);
         match self.shard::<WriteAnswer>(&coordinator, &commit).await {
-            Ok(answer) => kv_pending += answer.kv_pending,
+            Ok(answer) => {
+                kv_pending += answer.kv_pending;
+                links_pending += answer.links_pending;
+            }
             Err(e) => {
                 // The commit may have gone through with only its answer lost: the
                 // coordinator's abort says which.
@@ -197,14 +200,17 @@ impl EdgeStore {
         let mut shards_pending = Vec::new();
         for (shard, answer) in rest {
             match answer {
-                Ok(a) => kv_pending += a.kv_pending,
+                Ok(a) => {
+                    kv_pending += a.kv_pending;
+                    links_pending += a.links_pending;
+                }
                 Err(e) => {
                     console_error!("bulk {txn}: committed; shard {shard} will apply it at its deadline: {e}");
                     shards_pending.push(shard.to_string());
                 }
             }
         }
-        Ok(WriteReport { kv_pending, shards_pending })
+        Ok(WriteReport { kv_pending, links_pending, shards_pending })
     }
 
     /// Drop a staged bulk everywhere. A shard that cannot be told drops it itself

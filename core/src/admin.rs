@@ -42,6 +42,9 @@ pub const STATUS_PATH: &str = "/__redirector/admin/status";
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Most writes in one bulk request.
 pub const MAX_BULK: usize = 10_000;
+/// Largest record or rule array accepted (the shard's storage holds a value of up
+/// to 2 MB; KV more).
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 /// How long the worker waits for an admin body, by default.
 pub const BODY_TIMEOUT_MS: u64 = 10_000;
 
@@ -75,7 +78,12 @@ pub fn validate_value(key: &RouteKey, value: &Value, field_prefix: &str) -> Resu
     } else {
         link_from_value(value.clone()).map_err(|e| invalid(field(&e.field), e.reason))?;
     }
-    Ok(value.to_string())
+    let text = value.to_string();
+    if text.len() > MAX_VALUE_BYTES {
+        let at = if field_prefix.is_empty() { "body".to_string() } else { field_prefix.to_string() };
+        return Err(invalid(at, format!("is over {MAX_VALUE_BYTES} bytes")));
+    }
+    Ok(text)
 }
 
 fn body_text<'a>(body: Body<'a>) -> Result<&'a str, Error> {
@@ -189,7 +197,9 @@ pub async fn serve<A: Admin>(
 }
 
 /// The answer to a successful write: what was written, and what is still on its
-/// way to KV (poll `status?host=` until `caught_up`).
+/// way to KV (poll `status?host=` until `caught_up`). `202 Accepted` instead of `200`
+/// when a strong link's counter has not taken the write yet (`links_pending`): it is
+/// committed and retried, but, for a kill switch, not yet in effect.
 pub fn written_reply(writes: &[Write], report: &WriteReport) -> Reply {
     let keys: Vec<Value> = writes
         .iter()
@@ -202,10 +212,13 @@ pub fn written_reply(writes: &[Write], report: &WriteReport) -> Reply {
         "ok": true,
         "written": keys,
         "kv_pending": report.kv_pending,
+        "links_pending": report.links_pending,
+        "in_effect": report.links_pending == 0 && report.shards_pending.is_empty(),
         "hosts": hosts,
         "hosts_pending": report.shards_pending,
     });
-    Reply::json(200, body.to_string()).header("cache-control", "no-store")
+    let status = if report.links_pending == 0 && report.shards_pending.is_empty() { 200 } else { 202 };
+    Reply::json(status, body.to_string()).header("cache-control", "no-store")
 }
 
 /// The answer to a read: the value and where it came from.

@@ -109,7 +109,8 @@ fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>) -> Result<Redirect,
     let cache = CacheFacts {
         varies,
         revocable: found.revocable,
-        expires_in_ms: found.record.expires_ms.map(|at| at - req.now_ms),
+        // The record's end, or a skipped record's start, whichever comes first.
+        expires_in_ms: [found.record.expires_ms, found.changes_at_ms].into_iter().flatten().min().map(|at| at - req.now_ms),
     };
     Ok(Redirect { found, route_id, variant, status, location, set_cookie, cache })
 }

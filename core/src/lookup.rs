@@ -40,6 +40,9 @@ pub struct Found {
     /// (this record is strong, or the lookup went past a strong link that is absent
     /// now: killed or capped): no cache may keep it.
     pub revocable: bool,
+    /// When a record the lookup went past starts (Unix ms): from then the answer
+    /// changes, so no cache may keep it longer.
+    pub changes_at_ms: Option<i64>,
 }
 
 impl Found {
@@ -121,6 +124,7 @@ async fn steps<S: RouteReads + StrongLinks>(
 ) -> Result<Option<Found>, Error> {
     let tracing = trace.is_some();
     let mut past_strong = false;
+    let mut changes_at_ms: Option<i64> = None;
     for (i, step) in STEPS.into_iter().enumerate() {
         let key = step_key(i, host, path);
         let mut note = |key: &str, result: String| {
@@ -136,6 +140,7 @@ async fn steps<S: RouteReads + StrongLinks>(
         match found {
             Ok(Outcome::Found(mut found)) => {
                 found.revocable |= past_strong;
+                found.changes_at_ms = changes_at_ms;
                 if tracing {
                     let result = match &found.source {
                         Source::Exact => "matched".into(),
@@ -146,6 +151,10 @@ async fn steps<S: RouteReads + StrongLinks>(
                 return Ok(Some(found));
             }
             Ok(Outcome::Absent(key, why)) => note(&key, why.into_owned()),
+            Ok(Outcome::NotStarted(key, starts_ms)) => {
+                changes_at_ms = Some(changes_at_ms.map_or(starts_ms, |at| at.min(starts_ms)));
+                note(&key, "present but not started (starts)".into());
+            }
             Ok(Outcome::StrongAbsent(key, why)) => {
                 past_strong = true;
                 note(&key, format!("strong: {why}"));
@@ -183,6 +192,8 @@ enum Outcome {
     Absent(String, Cow<'static, str>),
     /// A strong link the authority says is absent now (killed, capped, deleted).
     StrongAbsent(String, String),
+    /// A record that starts later (Unix ms).
+    NotStarted(String, i64),
 }
 
 async fn exact<S: RouteReads + StrongLinks>(at: &Lookup<'_, S>, key: String) -> Result<Outcome, Error> {
@@ -225,10 +236,13 @@ async fn exact<S: RouteReads + StrongLinks>(at: &Lookup<'_, S>, key: String) -> 
         }
     }
     if !record.is_live(now_ms) {
+        if let Some(starts) = record.starts_ms.filter(|s| now_ms < *s && record.enabled) {
+            return Ok(Outcome::NotStarted(key, starts));
+        }
         return Ok(Outcome::Absent(key, not_live(&record, now_ms).into()));
     }
     let revocable = record.strong;
-    Ok(Outcome::Found(Found { key, source: Source::Exact, record, revocable }))
+    Ok(Outcome::Found(Found { key, source: Source::Exact, record, revocable, changes_at_ms: None }))
 }
 
 /// Cache what a read found (unless the cache was dropped while it was in flight,
@@ -277,6 +291,7 @@ async fn rule<S: RouteReads>(at: &Lookup<'_, S>, key: String, path: &str) -> Res
             source: Source::Rule { index, from: from.to_string(), captures },
             record: Rc::clone(record),
             revocable: false,
+            changes_at_ms: None,
         })),
         RuleMatch::Invalid { error, .. } => Err(Error::InvalidRecord { key, error: error.clone() }),
         RuleMatch::Miss { skipped } if skipped.is_empty() => {

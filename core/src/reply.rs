@@ -23,7 +23,8 @@ pub struct CacheFacts {
     /// The answer depends on state the worker may take back at any moment: a strong
     /// link (kill switch, click cap), or a lookup that went past one.
     pub revocable: bool,
-    /// Milliseconds until the record's `expires`, if it has one.
+    /// Milliseconds until the answer changes on its own: the record's `expires`, or
+    /// the `starts` of a record the lookup went past, if any.
     pub expires_in_ms: Option<i64>,
 }
 

@@ -90,6 +90,9 @@ pub struct Write {
 pub struct WriteReport {
     /// Keys not yet written through to KV (the shards' alarms finish them).
     pub kv_pending: u64,
+    /// Strong links whose counters have not taken the write yet (retried by the
+    /// shards' alarms): until then such a link answers from its previous record.
+    pub links_pending: u64,
     /// Shards of a bulk that committed but did not confirm (they apply it
     /// themselves from the coordinator's decision).
     pub shards_pending: Vec<String>,

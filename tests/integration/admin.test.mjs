@@ -26,6 +26,8 @@ test("auth: missing and wrong tokens are 401, the right one works", async () => 
     ok: true,
     written: [{ key: "go.example.com/auth", action: "put" }],
     kv_pending: 0,
+    links_pending: 0,
+    in_effect: true,
     hosts: ["go.example.com"],
     hosts_pending: [],
   });
@@ -214,4 +216,11 @@ test("regression: a slow authorised upload is answered 408 after the time limit"
   assert.equal(res.status, 408);
   assert.ok(Date.now() - started < 10_000, "within the limit, not held open");
   assert.equal(await h.kv.get("go.example.com/slow"), null);
+});
+
+test("a record over 1 MiB is refused (the shard's storage holds 2 MB a value)", async () => {
+  const res = await h.admin("PUT", route("go.example.com/huge"), { body: { to: "https://example.com/", id: "x".repeat(200), note: "n".repeat(1024 * 1024) } });
+  assert.equal(res.status, 400);
+  assert.match((await res.json()).reason, /over 1048576 bytes/);
+  assert.equal((await h.admin("GET", route("go.example.com/huge"))).status, 404);
 });

@@ -115,24 +115,52 @@ test("regression: 200 clicks on one strong link do not hold up the host: a kill 
   await h.admin("PUT", route("flood.example.com/hot"), { body: hot });
   await h.admin("PUT", route("flood.example.com/other"), { body: { to: "https://example.com/other", strong: true, max_clicks: 10 } });
   assert.equal((await h.fetch("https://flood.example.com/hot")).status, 302);
-  const flood = Array.from({ length: 200 }, () => h.fetch("https://flood.example.com/hot").then(status));
-  const other = h.fetch("https://flood.example.com/other").then(status);
+  assert.equal((await h.fetch("https://flood.example.com/other")).status, 302);
+  let answered = 0;
+  const flood = Array.from({ length: 200 }, () => h.fetch("https://flood.example.com/hot").then((r) => { answered += 1; return r.status; }));
+  // While the flood is in flight: the host's other strong link, and an admin write
+  // to the host, go to other objects. (Locally workerd runs every object on one
+  // thread behind one dispatch path, so the isolation shows in where the work is
+  // done, asserted below, not in timing.)
+  const other = h.fetch("https://flood.example.com/other").then((r) => ({ status: r.status }));
+  const write = h.admin("PUT", route("flood.example.com/unrelated"), { body: "https://example.com/u" }).then((r) => ({ status: r.status }));
   const kill = await h.admin("PUT", route("flood.example.com/hot"), { body: { ...hot, enabled: false } });
-  assert.equal(kill.status, 200, "the kill switch completes during the flood");
+  assert.equal(kill.status, 200, "the kill switch completes during the flood, in effect (not 202)");
   assert.equal((await h.fetch("https://flood.example.com/hot")).status, 404, "and takes effect at once");
-  assert.equal(await other, 302, "another strong link of the host is answered");
+  const [o, w] = await Promise.all([other, write]);
+  assert.equal(o.status, 302, "another strong link of the host is answered");
+  assert.equal(w.status, 200);
   const statuses = await Promise.all(flood);
-  assert.deepEqual([...new Set(statuses)].sort(), statuses.includes(404) ? [302, 404] : [302], "no click failed");
+  assert.equal(answered, 200);
+  assert.ok(statuses.every((s) => s === 302 || s === 404), "no click failed");
+  const served = 1 + statuses.filter((s) => s === 302).length;
   const read = await (await h.admin("GET", route("flood.example.com/hot"))).json();
-  assert.equal(read.clicks, 1 + statuses.filter((s) => s === 302).length, "every redirect counted once");
+  assert.equal(read.clicks, served, "every redirect counted once");
+  // Where the work went: the hot link's clicks in its own counter, the other
+  // link's in its own; the host's shard took the writes and no click.
+  const ns = await h.routeDo();
+  const ask = async (name, kind, message) =>
+    (await ns.get(ns.idFromName(name)).fetch(`https://route-do/${kind}`, { method: "POST", body: JSON.stringify(message) })).json();
+  assert.equal((await ask("link:flood.example.com/hot", "link", { op: "read", key: "flood.example.com/hot" })).clicks, served);
+  assert.equal((await ask("link:flood.example.com/other", "link", { op: "read", key: "flood.example.com/other" })).clicks, 2);
+  const shard = await ask("shard:flood.example.com", "shard", { op: "status" });
+  assert.equal(shard.version, 4, "two puts, the unrelated write and the kill switch: no click reached the shard");
 });
 
 test("regression: a read-your-writes pin forged by another worker on the zone is ignored", async () => {
   // The neighbour writes a pin, in the old unsigned format and with a fake signature,
   // for a link that does not exist, and a marker that claims a write just now.
-  const pinUrl = (name) => `https://ryw.redirector.invalid/ryw/${encodeURIComponent(name)}`;
-  const forge = (name, body, headers) =>
-    h.fetch(`https://neighbour.test/put?url=${encodeURIComponent(pinUrl(name))}`, { method: "POST", body, headers: { "cache-control": "max-age=120", ...headers } });
+  // Under every spelling the worker might read (the old one, and today's
+  // form-urlencoded name, where "~" is "%7E").
+  const spellings = (name) => [...new Set([encodeURIComponent(name), encodeURIComponent(name).replace(/~/g, "%7E")])];
+  const forge = async (name, body, headers) => {
+    for (const spelled of spellings(name)) {
+      const url = `https://ryw.redirector.invalid/ryw/${spelled}`;
+      const res = await h.fetch(`https://neighbour.test/put?url=${encodeURIComponent(url)}`, { method: "POST", body, headers: { "cache-control": "max-age=120", ...headers } });
+      if (res.status !== 200) return res;
+    }
+    return { status: 200 };
+  };
   assert.equal((await forge("go.ryw.test/phish", JSON.stringify("https://evil.example/login"), { "x-ryw": "put" })).status, 200);
   assert.equal((await forge("go.ryw.test/phish2", JSON.stringify("https://evil.example/login"), {
     "x-ryw": "put", "x-ryw-exp": String(Date.now() + 100_000), "x-ryw-sig": "0".repeat(64),
