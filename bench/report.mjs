@@ -56,7 +56,8 @@ const perRun = runs.map((run) => Object.fromEntries(Object.keys(run.results.rust
   return [w, { a_over_b: x("rust").rps / x("js-kv").rps, a_over_c: x("rust").rps / x("static").rps, p99_a_ms: x("rust").p99_ms, p99_b_ms: x("js-kv").p99_ms }];
 })));
 const isolate = existsSync(`${dir}/isolate.json`) ? JSON.parse(readFileSync(`${dir}/isolate.json`, "utf8")) : null;
-const report = { native_ns: native, size, kv_reads: kvReads, e2e, ratios, runs: perRun, isolate };
+const tail = existsSync(`${dir}/tail.json`) ? JSON.parse(readFileSync(`${dir}/tail.json`, "utf8")) : null;
+const report = { native_ns: native, size, kv_reads: kvReads, e2e, ratios, runs: perRun, isolate, tail };
 writeFileSync(`${dir}/report.json`, JSON.stringify(report, null, 2));
 
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
@@ -91,4 +92,17 @@ if (isolate) {
   const u = isolate.us_per_request;
   console.log(`## In-isolate cost per request, no HTTP (median of ${isolate.rounds} rounds of ${isolate.n}): ` +
     `(a) repeat hit ${f(u.a_repeat_hit, 1)} us, (d) ${f(u.d_smallest_rust, 1)} us, (c) ${f(u.c_static_js, 1)} us`);
+}
+if (tail) {
+  console.log(`\n## Tail latency and stalls (bench/tail.mjs: ${tail.links} links, ${tail.hot} hot at 90 %, ${tail.connections} connections, ${tail.seconds} s; workerd on one core, client on the other)`);
+  console.log("  closed loop = saturation (Little's law: connections vs throughput x mean latency); open = fixed offered rate, latency from when each request was due");
+  console.log("  worker      mode    req/s   p50 ms   p99 ms p99.9 ms   max ms  stalls/min  little");
+  const names = { rust: "(a) this", "js-kv": "(b) JS KV", "js-same": "(e) JS same" };
+  for (const [k, v] of Object.entries(tail.results)) {
+    for (const mode of ["closed", "open"]) {
+      const x = v[mode];
+      const little = x.little ? `${x.little.connections}/${f(x.little.throughput_x_mean, 1)}` : "";
+      console.log(`  ${(names[k] ?? k).padEnd(11)} ${mode.padEnd(6)} ${f(x.rps).padStart(6)} ${f(x.p50_ms, 1).padStart(8)} ${f(x.p99_ms, 1).padStart(8)} ${f(x.p999_ms, 1).padStart(8)} ${f(x.max_ms, 1).padStart(8)} ${f(x.stalls_per_min, 1).padStart(11)}  ${little}`);
+    }
+  }
 }
