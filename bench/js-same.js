@@ -9,9 +9,12 @@ export default {
     const host = url.hostname.toLowerCase().replace(/\.$/, "");
     let path = url.pathname.replace(/\/+/g, "/");
     if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
-    const cf = request.cf ?? {};
-    let raw = await env.ROUTES.get(host + path, { cacheTtl: 60 });
-    if (raw === null) raw = await env.ROUTES.get("*" + path, { cacheTtl: 60 });
+    // BENCH_OMIT (a var, for experiments): "cf", "click", "cacheTtl" leave that part out.
+    const omit = env.BENCH_OMIT ?? "";
+    const cf = omit.includes("cf") ? {} : request.cf ?? {};
+    const options = omit.includes("cacheTtl") ? undefined : { cacheTtl: 60 };
+    let raw = await env.ROUTES.get(host + path, options);
+    if (raw === null) raw = await env.ROUTES.get("*" + path, options);
     let status = 404;
     let location = "";
     if (raw !== null) {
@@ -24,7 +27,7 @@ export default {
       status = record.status ?? 302;
       location = target.href;
     }
-    env.CLICKS?.writeDataPoint({
+    if (!omit.includes("click")) env.CLICKS?.writeDataPoint({
       indexes: [host],
       blobs: [path, host, path, location, status === 404 ? "miss" : "redirect", cf.country ?? "", cf.colo ?? "",
         request.headers.get("referer") ?? "", "browser", "bench", "js", request.method, ""],
