@@ -79,10 +79,12 @@ impl RouteReads for EdgeStore {
         let read = self.kv.get(key).cache_ttl(KV_CACHE_TTL_SECS).text();
         if pins == PinCheck::OnMiss {
             // No write in this location lately: KV's value stands; a miss may be a
-            // link created a moment ago in another isolate, so it asks the pin.
+            // link created a moment ago in another isolate, so it asks the key's pin
+            // (not the host's note: a big bulk is seen once the marker is re-read,
+            // within a second).
             return match read.await.map_err(|e| StoreError(e.to_string()))? {
                 Some(value) => Ok(Some(value)),
-                None => Ok(self.pin_lookup(key).await.flatten()),
+                None => Ok(self.pins.pinned(key).await.flatten()),
             };
         }
         let (kv, pinned) = join(read, self.pin_lookup(key)).await;
@@ -93,7 +95,7 @@ impl RouteReads for EdgeStore {
     }
 
     async fn pinned(&self, key: &str) -> Option<Option<String>> {
-        self.pin_lookup(key).await
+        self.pins.pinned(key).await
     }
 }
 
