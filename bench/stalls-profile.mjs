@@ -150,7 +150,7 @@ const window = (from, to) => {
     by[inWin[i].what] = (by[inWin[i].what] ?? 0) + d;
     if (inWin[i].what !== "idle") fns[inWin[i].fn] = (fns[inWin[i].fn] ?? 0) + d;
   }
-  const top = Object.entries(fns).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([f, ms]) => `${f || "(anon)"} ${ms.toFixed(1)}`);
+  const top = Object.entries(fns).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.BENCH_TOP ?? 6)).map(([f, ms]) => `${f || "(anon)"} ${ms.toFixed(1)}`);
   const gaps = inWin.slice(1).map((x, i) => x.t - inWin[i].t).sort((a, b) => b - a).slice(0, 3).map((g) => g.toFixed(1));
   return { ms: Object.fromEntries(Object.entries(by).map(([k, v]) => [k, Math.round(v)])), top, largest_sample_gaps_ms: gaps };
 };

@@ -31,7 +31,12 @@ const HOT = Number(process.env.BENCH_HOT ?? 100);
 const CF_JSON = JSON.stringify(CF);
 
 function workers(kind) {
-  if (kind === "rust") return rustWorkers("a", "src/entry.mjs");
+  if (kind === "rust") {
+    const ws = rustWorkers("a", "src/entry.mjs");
+    // BENCH_FIRST_HITS=1: no isolate cache, so every request is a first hit (a KV read).
+    if (process.env.BENCH_FIRST_HITS === "1") ws[0].bindings = { ...ws[0].bindings, ROUTE_CACHE_TTL_MS: "0" };
+    return ws;
+  }
   const script = { "js-kv": "bench/kv-redirect.js", "js-same": "bench/js-same.js", static: "bench/static-302.js" }[kind];
   const w = { ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } };
   if (kind !== "js-same") return [w];
