@@ -1,0 +1,28 @@
+// Fresh-isolate time (docs/performance.md "Fresh isolate"): Miniflare start and the
+// first response, median of BENCH_STARTUP_SAMPLES (5), for (a) this worker, (d) the
+// smallest Rust worker and (c) the static JS worker, interleaved.
+//   node bench/startup.mjs
+import { Miniflare } from "miniflare";
+import { CF, CF_HEADER } from "./cf.mjs";
+import { common, KV_ID, median, rustWorkers, STATE } from "./workers.mjs";
+
+const SAMPLES = Number(process.env.BENCH_STARTUP_SAMPLES ?? 5);
+const KINDS = {
+  rust: () => rustWorkers("a", "src/entry.mjs"),
+  "wasm-302": () => [{ ...common, name: "a", scriptPath: "bench/wasm-302/build/index.js", kvNamespaces: { ROUTES: KV_ID } }],
+  static: () => [{ ...common, name: "a", scriptPath: "bench/static-302.js" }],
+};
+const ms = Object.fromEntries(Object.keys(KINDS).map((k) => [k, []]));
+for (let i = 0; i < SAMPLES; i++) {
+  for (const [kind, workers] of Object.entries(KINDS)) {
+    const t0 = performance.now();
+    const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, logRequests: false, workers: workers() });
+    const url = await mf.ready;
+    await (await fetch(new URL("/l/1", url), { redirect: "manual", headers: { [CF_HEADER]: JSON.stringify(CF) } })).arrayBuffer();
+    ms[kind].push(performance.now() - t0);
+    await mf.dispose();
+  }
+}
+const out = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Number(median(v).toFixed(1))]));
+out.rust_over_smallest_rust = Number((out.rust / out["wasm-302"]).toFixed(2));
+console.log(JSON.stringify(out));
