@@ -22,7 +22,8 @@
 //   *.dofail.test    -> "dofail": real KV, but every Durable Object call fails
 //   *.count.test     -> "count":  prod cache lifetimes; its KV logs every read
 //   *.flaky.test     -> "flaky":  real KV, but the KV writes numbered in FAIL_WRITES
-//                                 (counted from the start, across the whole env) throw
+//                                 (3, 7, 8 and 5003, counted from the start across the
+//                                 whole env) throw
 //
 // Also on the zone (for the forged-pin test): "neighbour", another worker that
 // anyone could deploy on the same zone; it writes whatever it is asked into the
@@ -224,7 +225,7 @@ export async function start({ sentryDsn } = {}) {
       redirectorWorker("redirector-ryw", "ryw", { routes: ["*ryw.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
       redirectorWorker("redirector-pair", "pair", { routes: ["*pair.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
       redirectorWorker("redirector-pair-peer", "pair", { laggy: true, durable: false, vars: { ADMIN_TOKEN } }),
-      redirectorWorker("redirector-flaky", "flaky", { routes: ["*flaky.test/*"], flaky: "3,7,8", vars: { ADMIN_TOKEN } }),
+      redirectorWorker("redirector-flaky", "flaky", { routes: ["*flaky.test/*"], flaky: "3,7,8,5003", vars: { ADMIN_TOKEN } }),
       { name: "flaky-kv", modules: true, script: flakyKv, kvNamespaces: ["INNER"] },
       { name: "neighbour", modules: true, script: neighbour, routes: ["neighbour.test/*"] },
       redirectorWorker("redirector-dofail", "dofail", { routes: ["*dofail.test/*"], failDo: true, vars: { ADMIN_TOKEN } }),
