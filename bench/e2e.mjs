@@ -6,7 +6,9 @@
 // carries the same `cf` blob (bench/cf.mjs) in the header workerd parses it from.
 // Workers: (a) the built Rust worker, (b) bench/kv-redirect.js, (b') the same plus a
 // pin lookup per KV read (bench/kv-redirect-ryw.js), (c) bench/static-302.js, (d)
-// bench/wasm-302 (the smallest workers-rs worker: the floor of any Rust worker).
+// bench/wasm-302 (the smallest workers-rs worker: the floor of any Rust worker), (e)
+// bench/js-same.js (a JS worker doing this worker's work: KV read with cacheTtl,
+// request.cf, the click).
 // Local KV (persisted under target/bench) is seeded once with BENCH_LINKS links. For
 // each worker in turn and each workload:
 //   * throughput: wrk, closed loop, BENCH_CONNECTIONS connections (wrk's latency
@@ -35,10 +37,15 @@ function worker(kind) {
   const script = {
     "js-kv": "bench/kv-redirect.js",
     "js-kv-ryw": "bench/kv-redirect-ryw.js",
+    "js-same": "bench/js-same.js",
     static: "bench/static-302.js",
     "wasm-302": "bench/wasm-302/build/index.js",
   }[kind];
-  return [{ ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } }];
+  const w = { ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } };
+  if (kind !== "js-same") return [w];
+  // (e) writes its click to a binding that discards it, as (a)'s does.
+  w.wrappedBindings = { CLICKS: "discard-clicks" };
+  return [w, { name: "discard-clicks", modules: true, script: "export default function () { return { writeDataPoint() {} }; }" }];
 }
 
 async function startWorker(kind, front = FRONT) {
@@ -103,7 +110,7 @@ const workloads = Object.fromEntries(
   Object.entries({ skewed: 1000, uniform: 0 }).filter(([name]) => !process.env.BENCH_WORKLOADS || process.env.BENCH_WORKLOADS.split(",").includes(name)),
 );
 // (b) first: its throughput sets the offered rate of the latency runs.
-const kinds = (process.env.BENCH_KINDS ?? "js-kv,rust,js-kv-ryw,static,wasm-302").split(",");
+const kinds = (process.env.BENCH_KINDS ?? "js-kv,rust,js-same,js-kv-ryw,static,wasm-302").split(",");
 const rates = {};
 const results = {};
 for (const kind of kinds) {

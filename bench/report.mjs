@@ -35,6 +35,7 @@ const r = e2e.results;
 const KINDS = [
   ["rust", "(a) this worker"],
   ["js-kv", "(b) JS KV redirect"],
+  ["js-same", "(e) JS, this worker's work"],
   ["js-kv-ryw", "(b') (b) + pin per read"],
   ["static", "(c) static JS 302"],
   ["wasm-302", "(d) smallest Rust 302"],
@@ -44,6 +45,7 @@ for (const w of Object.keys(r.rust)) {
   ratios[w] = {
     a_over_b: r.rust[w].rps / r["js-kv"][w].rps,
     a_over_b_ryw: r.rust[w].rps / r["js-kv-ryw"][w].rps,
+    a_over_e: r["js-same"] ? r.rust[w].rps / r["js-same"][w].rps : NaN,
     a_over_c: r.rust[w].rps / r.static[w].rps,
     d_over_c: r["wasm-302"][w].rps / r.static[w].rps,
     a_over_d: r.rust[w].rps / r["wasm-302"][w].rps,
@@ -74,7 +76,7 @@ for (const w of Object.keys(r.rust)) {
     console.log(`  ${w.padEnd(9)} ${label.padEnd(22)} ${f(x.rps).padStart(7)} ${f(x.rate).padStart(6)} ${f(x.p50_ms, 2).padStart(8)} ${f(x.p99_ms, 1).padStart(7)}`);
   }
   const q = ratios[w];
-  console.log(`  ${w.padEnd(9)} (a)/(b) = ${f(q.a_over_b, 2)}   (a)/(b') = ${f(q.a_over_b_ryw, 2)}   (a)/(c) = ${f(q.a_over_c, 2)}   (d)/(c) = ${f(q.d_over_c, 2)}   (a)/(d) = ${f(q.a_over_d, 2)}`);
+  console.log(`  ${w.padEnd(9)} (a)/(b) = ${f(q.a_over_b, 2)}   (a)/(e) = ${f(q.a_over_e, 2)}   (a)/(b') = ${f(q.a_over_b_ryw, 2)}   (a)/(c) = ${f(q.a_over_c, 2)}   (d)/(c) = ${f(q.d_over_c, 2)}   (a)/(d) = ${f(q.a_over_d, 2)}`);
 }
 if (runs.length > 1) {
   console.log(`\n## ${runs.length} runs (the table above is the last)`);
