@@ -20,7 +20,7 @@ use std::rc::Rc;
 use redirector_core::key::{link_object, shard_object, shard_of};
 use redirector_core::store::StoreError;
 use redirector_core::strong::link::LinkState;
-use redirector_core::strong::msg::{KeyWrite, LinkReadAnswer, LinkRequest, ReadAnswer, ShardRequest, TxnOutcome};
+use redirector_core::strong::msg::{KeyWrite, LinkReadAnswer, LinkRequest, ReadAnswer, ShardRequest, TxnOutcome, WriteAnswer};
 use redirector_core::strong::shard::{
     carry_out, drain, Outbound, Recovery, Shard, ShardStore, Stored, Target, Task, Txn, TxnState, DRAIN_BATCH, INLINE_DRAIN,
 };
@@ -221,6 +221,11 @@ impl RouteDo {
             for statement in SCHEMA {
                 sql.exec(statement, None)?;
             }
+            // Columns added after the tables were first made (a local state from an
+            // earlier build); "duplicate column" when they are there already.
+            for statement in ADDED_COLUMNS {
+                let _ = sql.exec(statement, None);
+            }
             self.schema.set(true);
         }
         Ok(Rc::new(RefCell::new(Shard::new(SqlShardStore { sql }))))
@@ -254,9 +259,11 @@ impl RouteDo {
         });
         let thrown = transaction.call1(&raw, &body).err();
         let outcome = result.borrow_mut().take();
-        match outcome {
-            Some(done) => done,
-            None => Err(format!("transaction failed: {thrown:?}")),
+        match (outcome, thrown) {
+            // The step went well but the transaction itself failed: rolled back.
+            (Some(Ok(_)), Some(e)) => Err(format!("transaction failed: {e:?}")),
+            (Some(done), _) => done,
+            (None, thrown) => Err(format!("transaction failed: {thrown:?}")),
         }
     }
 
@@ -269,7 +276,7 @@ impl RouteDo {
                 self.remember_name(&writes)?;
                 self.atomically(&shard, move |s| s.write(&writes, now).map(|_| ()).map_err(|e| e.to_string()))?;
                 self.after_commit(&shard, &keys).await;
-                serde_json::to_value(shard.borrow().pending().map_err(|e| e.to_string())?)?
+                serde_json::to_value(self.answer(&shard, &keys)?)?
             }
             ShardRequest::Prepare { txn, coordinator, writes, deadline_ms } => {
                 self.remember_name(&writes)?;
@@ -282,7 +289,7 @@ impl RouteDo {
                 let keys: Vec<String> = shard.borrow().store.staged(&id).map_err(|e| e.0)?.into_iter().map(|w| w.key).collect();
                 self.atomically(&shard, move |s| s.commit(&txn, now).map(|_| ()).map_err(|e| e.to_string()))?;
                 self.after_commit(&shard, &keys).await;
-                serde_json::to_value(shard.borrow().pending().map_err(|e| e.to_string())?)?
+                serde_json::to_value(self.answer(&shard, &keys)?)?
             }
             ShardRequest::Abort { txn } => serde_json::to_value(self.atomically(&shard, move |s| s.abort(&txn, now).map_err(|e| e.to_string()))?)?,
             ShardRequest::Decision { txn } => serde_json::to_value(self.atomically(&shard, move |s| s.decision(&txn, now).map_err(|e| e.to_string()))?)?,
@@ -291,6 +298,15 @@ impl RouteDo {
             ShardRequest::Status => serde_json::to_value(shard.borrow().status().map_err(|e| e.to_string())?)?,
         };
         Response::from_json(&answer)
+    }
+
+    /// A write's answer: the host's KV backlog, and this write's own counter updates
+    /// not yet taken.
+    fn answer(&self, shard: &ShardCell, keys: &[String]) -> std::result::Result<WriteAnswer, String> {
+        let s = shard.borrow();
+        let mut answer = s.pending().map_err(|e| e.to_string())?;
+        answer.links_pending = s.pending_for(Target::Link, keys).map_err(|e| e.0)?;
+        Ok(answer)
     }
 
     /// After a write committed: its own counter updates first (so a kill switch is
@@ -324,7 +340,12 @@ impl RouteDo {
         let asks = self.atomically(&shard, move |s| s.recover(&name, now).map_err(|e| e.to_string()))?;
         for Recovery::Ask { txn, coordinator } in asks {
             match self.ask::<TxnOutcome>(&shard_object(&coordinator), &ShardRequest::Decision { txn: txn.clone() }).await {
-                Ok(outcome) => self.atomically(&shard, move |s| s.resolve(&txn, outcome, now_ms()).map_err(|e| e.to_string()))?,
+                Ok(outcome) => {
+                    let id = txn.clone();
+                    if let Err(e) = self.atomically(&shard, move |s| s.resolve(&id, outcome, now_ms()).map_err(|e| e.to_string())) {
+                        console_error!("bulk {txn}: applying the coordinator's decision failed, asking again later: {e}");
+                    }
+                }
                 Err(e) => console_error!("bulk {txn}: coordinator {coordinator} not reachable, asking again later: {e}"),
             }
         }
@@ -396,6 +417,11 @@ const SCHEMA: [&str; 7] = [
     "CREATE TABLE IF NOT EXISTS txns (id TEXT PRIMARY KEY, state TEXT NOT NULL, coordinator TEXT NOT NULL, deadline_ms INTEGER NOT NULL, decided_ms INTEGER, next_ask_ms INTEGER)",
     "CREATE TABLE IF NOT EXISTS staged (txn TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (txn, key))",
     "CREATE INDEX IF NOT EXISTS staged_by_key ON staged (key)",
+];
+
+const ADDED_COLUMNS: [&str; 2] = [
+    "ALTER TABLE queue ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE txns ADD COLUMN next_ask_ms INTEGER",
 ];
 
 /// The shard's tables, through the object's synchronous SQL API.

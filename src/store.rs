@@ -174,6 +174,7 @@ impl EdgeStore {
         }
         let commit = ShardRequest::Commit { txn: txn.clone() };
         let (mut kv_pending, mut links_pending) = (0, 0);
+        let mut shards_pending_coordinator = false;
         match self.shard::<WriteAnswer>(&coordinator, &commit).await {
             Ok(answer) => {
                 kv_pending += answer.kv_pending;
@@ -183,7 +184,9 @@ impl EdgeStore {
                 // The commit may have gone through with only its answer lost: the
                 // coordinator's abort says which.
                 match self.shard::<TxnOutcome>(&coordinator, &ShardRequest::Abort { txn: txn.clone() }).await {
-                    Ok(TxnOutcome::Committed) => {}
+                    // Committed, its answer lost: what it left to do is unknown, so
+                    // the coordinator counts as not confirmed (202, not in effect).
+                    Ok(TxnOutcome::Committed) => shards_pending_coordinator = true,
                     Ok(_) => {
                         self.abort(&txn, &shards).await;
                         return Err(e);
@@ -200,6 +203,9 @@ impl EdgeStore {
         }))
         .await;
         let mut shards_pending = Vec::new();
+        if shards_pending_coordinator {
+            shards_pending.push(coordinator.clone());
+        }
         for (shard, answer) in rest {
             match answer {
                 Ok(a) => {

@@ -140,7 +140,7 @@ async fn steps<S: RouteReads + StrongLinks>(
         match found {
             Ok(Outcome::Found(mut found)) => {
                 found.revocable |= past_strong;
-                found.changes_at_ms = changes_at_ms;
+                found.changes_at_ms = [found.changes_at_ms, changes_at_ms].into_iter().flatten().min();
                 if tracing {
                     let result = match &found.source {
                         Source::Exact => "matched".into(),
@@ -154,6 +154,10 @@ async fn steps<S: RouteReads + StrongLinks>(
             Ok(Outcome::NotStarted(key, starts_ms)) => {
                 changes_at_ms = Some(changes_at_ms.map_or(starts_ms, |at| at.min(starts_ms)));
                 note(&key, "present but not started (starts)".into());
+            }
+            Ok(Outcome::AbsentUntil(key, why, starts_ms)) => {
+                changes_at_ms = Some(changes_at_ms.map_or(starts_ms, |at| at.min(starts_ms)));
+                note(&key, why);
             }
             Ok(Outcome::StrongAbsent(key, why)) => {
                 past_strong = true;
@@ -194,6 +198,8 @@ enum Outcome {
     StrongAbsent(String, String),
     /// A record that starts later (Unix ms).
     NotStarted(String, i64),
+    /// Absent, but a record here starts later (Unix ms).
+    AbsentUntil(String, String, i64),
 }
 
 async fn exact<S: RouteReads + StrongLinks>(at: &Lookup<'_, S>, key: String) -> Result<Outcome, Error> {
@@ -286,12 +292,12 @@ async fn rule<S: RouteReads>(at: &Lookup<'_, S>, key: String, path: &str) -> Res
         Err(error) => return Err(Error::InvalidRecord { key, error: error.clone() }),
     };
     match set.first_match(path, now_ms) {
-        RuleMatch::Hit { index, from, record, captures } => Ok(Outcome::Found(Found {
-            key,
+        RuleMatch::Hit { index, from, record, captures, skipped } => Ok(Outcome::Found(Found {
             source: Source::Rule { index, from: from.to_string(), captures },
             record: Rc::clone(record),
             revocable: false,
-            changes_at_ms: None,
+            changes_at_ms: set.next_start(&skipped, now_ms),
+            key,
         })),
         RuleMatch::Invalid { error, .. } => Err(Error::InvalidRecord { key, error: error.clone() }),
         RuleMatch::Miss { skipped } if skipped.is_empty() => {
@@ -300,7 +306,10 @@ async fn rule<S: RouteReads>(at: &Lookup<'_, S>, key: String, path: &str) -> Res
         }
         RuleMatch::Miss { skipped } => {
             let why = format!("{} rules; matched but not live: {skipped:?}", set.rules.len());
-            Ok(Outcome::Absent(key, why.into()))
+            match set.next_start(&skipped, now_ms) {
+                Some(at) => Ok(Outcome::AbsentUntil(key, why, at)),
+                None => Ok(Outcome::Absent(key, why.into())),
+            }
         }
     }
 }

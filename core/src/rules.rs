@@ -61,7 +61,8 @@ pub struct RuleSet {
 #[derive(Debug, PartialEq)]
 pub enum RuleMatch<'a> {
     /// Rule `index` matched and is live.
-    Hit { index: usize, from: &'a str, record: &'a Rc<LinkRecord>, captures: Captures },
+    /// `skipped`: earlier rules that matched the path but were not live.
+    Hit { index: usize, from: &'a str, record: &'a Rc<LinkRecord>, captures: Captures, skipped: Vec<usize> },
     /// Rule `index` matched but breaks the contract.
     Invalid { index: usize, error: &'a RecordError },
     /// No live rule matched; `skipped` lists rules that matched but were not live.
@@ -103,12 +104,24 @@ impl RuleSet {
             match rule {
                 Rule::Invalid { error, .. } => return RuleMatch::Invalid { index, error },
                 Rule::Valid { record, from, .. } if record.is_live(now_ms) => {
-                    return RuleMatch::Hit { index, from, record, captures }
+                    return RuleMatch::Hit { index, from, record, captures, skipped }
                 }
                 Rule::Valid { .. } => skipped.push(index),
             }
         }
         RuleMatch::Miss { skipped }
+    }
+
+    /// The earliest `starts` after `now_ms` among the rules at `indexes`: when a
+    /// lookup that went past them will answer differently.
+    pub fn next_start(&self, indexes: &[usize], now_ms: i64) -> Option<i64> {
+        indexes
+            .iter()
+            .filter_map(|&i| match self.rules.get(i) {
+                Some(Rule::Valid { record, .. }) if record.enabled => record.starts_ms.filter(|s| *s > now_ms),
+                _ => None,
+            })
+            .min()
     }
 }
 

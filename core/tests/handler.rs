@@ -737,3 +737,17 @@ fn an_answer_reached_past_a_record_that_starts_later_is_cached_until_then_at_mos
     assert_eq!(h.reply.get("cache-control"), Some("public, max-age=600"));
     assert_eq!(get(&store, "https://other.example.com/launch").reply.get("cache-control"), Some("public, max-age=3600"));
 }
+
+/// The same for rules: a 301 from a rule reached past an earlier rule that starts
+/// later is cached only until that rule starts.
+#[test]
+fn an_answer_reached_past_a_rule_that_starts_later_is_cached_until_then_at_most() {
+    let store = FakeStore::with(&[(
+        "rules:go.example.com",
+        r#"[{"from":"/old/:id","to":"https://example.com/new/:id","starts":"2026-05-28T20:36:40Z"},{"from":"/*","to":"https://example.com/all","status":301}]"#,
+    )]);
+    let h = get(&store, "https://go.example.com/old/7");
+    assert_eq!(h.reply.get("location"), Some("https://example.com/all"));
+    assert_eq!(h.reply.get("cache-control"), Some("public, max-age=600"));
+    assert_eq!(get(&store, "https://go.example.com/other").reply.get("cache-control"), Some("public, max-age=3600"));
+}

@@ -50,7 +50,8 @@ pub struct WriteAnswer {
     pub version: u64,
     /// Keys of this shard not yet written through to KV.
     pub kv_pending: u64,
-    /// Link counters that have not yet taken the new record (retried by the alarm).
+    /// Link counters of the written keys that have not yet taken the new record
+    /// (retried by the alarm).
     pub links_pending: u64,
 }
 
