@@ -53,8 +53,8 @@ impl Isolate {
         // Lifetimes from the ROUTE_CACHE_TTL_MS and RULES_CACHE_TTL_MS vars if set.
         let ms = |name, default| var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default);
         let cache = IsolateCache::new(ms("ROUTE_CACHE_TTL_MS", LINK_CACHE_TTL_MS), ms("RULES_CACHE_TTL_MS", RULE_CACHE_TTL_MS));
-        let pins = || Pins::new(&bindings.env, settings.admin_token.as_deref());
-        let store = bindings.kv.clone().map(|kv| EdgeStore { kv, route_do: bindings.route_do.clone(), pins: pins() });
+        let pins = Pins::new(&bindings.env, settings.admin_token.as_deref());
+        let store = bindings.kv.clone().map(|kv| EdgeStore { kv, route_do: bindings.route_do.clone(), pins });
         Isolate { bindings, settings, cache: Rc::new(RefCell::new(cache)), store }
     }
 }

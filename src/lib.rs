@@ -47,6 +47,12 @@ use worker::{console_error, wasm_bindgen_futures, web_sys, Context, Env, Result}
 /// The git sha this build was made from (`REDIRECTOR_RELEASE`, or `git rev-parse HEAD`).
 pub const RELEASE: &str = env!("REDIRECTOR_RELEASE");
 
+/// The time now, Unix ms (js_sys's static `Date.now()`: `worker::Date::now()`
+/// allocates a `Date` object).
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
 /// Panic recovery, pinned (tests/integration/panic.test.mjs). With `panic = "abort"`
 /// a panic ends this wasm instance; `src/entry.mjs` must then rebuild it and answer
 /// every request the instance was serving. The `worker` crate's own hook (set by its

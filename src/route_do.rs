@@ -22,7 +22,8 @@ use redirector_core::store::StoreError;
 use redirector_core::strong::link::LinkState;
 use redirector_core::strong::msg::{KeyWrite, LinkReadAnswer, LinkRequest, ReadAnswer, ShardRequest, TxnOutcome, WriteAnswer};
 use redirector_core::strong::shard::{
-    carry_out, drain, Outbound, Recovery, Shard, ShardStore, Stored, Target, Task, Txn, TxnState, DRAIN_BATCH, INLINE_DRAIN,
+    carry_out, drain, Outbound, QueueSummary, Recovery, Shard, ShardStore, Stored, Target, Task, Txn, TxnState, DRAIN_BATCH,
+    INLINE_DRAIN,
 };
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -31,10 +32,10 @@ use serde::{Deserialize, Serialize};
 use worker::kv::KvStore;
 use worker::{SqlStorage, SqlStorageValue};
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
-use worker::{console_error, durable_object, Date, DurableObject, Env, ObjectNamespace, Request, Response, Result, State};
+use worker::{console_error, durable_object, DurableObject, Env, ObjectNamespace, Request, Response, Result, State};
 
 use crate::bindings::Bindings;
-use crate::objects;
+use crate::{now_ms, objects};
 
 #[durable_object]
 pub struct RouteDo {
@@ -50,10 +51,6 @@ pub struct RouteDo {
 }
 
 const LINK_STATE: &str = "link";
-
-fn now_ms() -> i64 {
-    Date::now().as_millis() as i64
-}
 
 fn failed(e: impl std::fmt::Display) -> Result<Response> {
     Response::error(e.to_string(), 503)
@@ -274,7 +271,7 @@ impl RouteDo {
             ShardRequest::Write { writes } => {
                 let keys: Vec<String> = writes.iter().map(|w| w.key.clone()).collect();
                 self.remember_name(&writes)?;
-                self.atomically(&shard, move |s| s.write(&writes, now).map(|_| ()).map_err(|e| e.to_string()))?;
+                self.atomically(&shard, move |s| s.write(&writes, now).map_err(|e| e.to_string()))?;
                 self.after_commit(&shard, &keys).await;
                 serde_json::to_value(self.answer(&shard, &keys)?)?
             }
@@ -287,7 +284,7 @@ impl RouteDo {
             ShardRequest::Commit { txn } => {
                 let id = txn.clone();
                 let keys: Vec<String> = shard.borrow().store.staged(&id).map_err(|e| e.0)?.into_iter().map(|w| w.key).collect();
-                self.atomically(&shard, move |s| s.commit(&txn, now).map(|_| ()).map_err(|e| e.to_string()))?;
+                self.atomically(&shard, move |s| s.commit(&txn, now).map_err(|e| e.to_string()))?;
                 self.after_commit(&shard, &keys).await;
                 serde_json::to_value(self.answer(&shard, &keys)?)?
             }
@@ -469,9 +466,12 @@ struct Text {
     value: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Count {
-    n: i64,
+#[derive(Deserialize, Default)]
+struct SummaryRow {
+    kv: Option<i64>,
+    link: Option<i64>,
+    oldest: Option<i64>,
+    next: Option<i64>,
 }
 
 fn text(s: &str) -> SqlStorageValue {
@@ -589,9 +589,13 @@ impl ShardStore for SqlShardStore {
         Ok(rows.into_iter().map(task_of).collect())
     }
 
-    fn queued(&self) -> Sql<Vec<Task>> {
-        let rows: Vec<TaskRow> = self.rows("SELECT target, key, version, attempts, not_before_ms, queued_ms, lease_until_ms FROM queue", vec![])?;
-        Ok(rows.into_iter().map(task_of).collect())
+    fn queue_summary(&self) -> Sql<QueueSummary> {
+        let rows: Vec<SummaryRow> = self.rows(
+            "SELECT SUM(target = 'kv') AS kv, SUM(target = 'link') AS link, MIN(queued_ms) AS oldest, MIN(MAX(not_before_ms, lease_until_ms)) AS next FROM queue",
+            vec![],
+        )?;
+        let r = rows.into_iter().next().unwrap_or_default();
+        Ok(QueueSummary { kv: r.kv.unwrap_or(0) as u64, link: r.link.unwrap_or(0) as u64, oldest_queued_ms: r.oldest, next_due_ms: r.next })
     }
 
     fn task(&self, target: Target, key: &str) -> Sql<Option<Task>> {
@@ -600,10 +604,6 @@ impl ShardStore for SqlShardStore {
             vec![text(target_name(target)), text(key)],
         )?;
         Ok(rows.into_iter().next().map(task_of))
-    }
-
-    fn queue_len(&self) -> Sql<usize> {
-        Ok(self.rows::<Count>("SELECT count(*) AS n FROM queue", vec![])?.first().map_or(0, |c| c.n as usize))
     }
 
     fn txn(&self, id: &str) -> Sql<Option<Txn>> {

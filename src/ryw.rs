@@ -28,7 +28,9 @@ use redirector_core::key::shard_of;
 use redirector_core::ryw::signed::{PinFields, PinSigner};
 use redirector_core::ryw::PIN_TTL_MS;
 use redirector_core::store::Write;
-use worker::{console_error, console_warn, Cache, Date, Headers, Response, ResponseBuilder};
+use worker::{console_error, console_warn, Cache, Headers, Response, ResponseBuilder};
+
+use crate::now_ms;
 
 /// How long a write is pinned in this location, in seconds.
 pub const TTL_SECS: i64 = PIN_TTL_MS / 1000;
@@ -51,9 +53,6 @@ struct Entry {
     body: String,
 }
 
-fn now_ms() -> i64 {
-    Date::now().as_millis() as i64
-}
 
 impl Pins {
     pub fn new(env: &str, admin_token: Option<&str>) -> Self {

@@ -24,9 +24,9 @@ use redirector_core::strong::msg::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::kv::KvStore;
-use worker::{console_error, Date, ObjectNamespace};
+use worker::{console_error, ObjectNamespace};
 
-use crate::objects;
+use crate::{now_ms, objects};
 use crate::ryw::Pins;
 
 /// KV's edge cache lifetime for our reads (KV's minimum is 30 s, its default 60 s).
@@ -41,9 +41,6 @@ pub struct EdgeStore {
     pub pins: Pins,
 }
 
-fn now_ms() -> i64 {
-    Date::now().as_millis() as i64
-}
 
 impl EdgeStore {
     async fn call<A: DeserializeOwned>(&self, object: &str, message: &impl serde::Serialize) -> Result<A, StoreError> {

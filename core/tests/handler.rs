@@ -651,23 +651,10 @@ fn strong_route_without_an_authority_is_503() {
             self.0.get(key, pins).await
         }
     }
+    // The traits' defaults: no authority.
     impl WriteView for NoAuthority {}
-    impl StrongLinks for NoAuthority {
-        async fn strong(&self, _: &str, _: &str, _: StrongMode) -> Result<StrongAnswer, StoreError> {
-            Err(StoreError("no Durable Object binding".into()))
-        }
-    }
-    impl Admin for NoAuthority {
-        async fn admin_read(&self, key: &redirector_core::key::RouteKey) -> Result<Option<AdminRead>, StoreError> {
-            self.0.admin_read(key).await
-        }
-        async fn admin_write(&self, writes: &[Write]) -> Result<WriteReport, StoreError> {
-            self.0.admin_write(writes).await
-        }
-        async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError> {
-            self.0.admin_status(shard).await
-        }
-    }
+    impl StrongLinks for NoAuthority {}
+    impl Admin for NoAuthority {}
     let store = NoAuthority(routes());
     let url = Url::parse("https://go.example.com/strong").unwrap();
     let bindings = vec![];

@@ -4,7 +4,7 @@
 // far it has got (status), and a bulk across hosts is all or nothing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { start, ADMIN_TOKEN } from "./harness.mjs";
+import { start } from "./harness.mjs";
 
 let h;
 before(async () => {
@@ -129,5 +129,4 @@ test("status needs the admin token and names a host", async () => {
   assert.equal((await h.admin("GET", "status?host=go.example.com", { token: null })).status, 401);
   assert.equal((await h.admin("GET", "status")).status, 400);
   assert.equal((await h.admin("POST", "status?host=go.example.com")).status, 405);
-  assert.equal(ADMIN_TOKEN.length > 0, true);
 });

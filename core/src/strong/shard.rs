@@ -83,6 +83,17 @@ pub struct Task {
     pub lease_until_ms: i64,
 }
 
+/// The queue at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSummary {
+    pub kv: u64,
+    pub link: u64,
+    /// When the oldest task was queued.
+    pub oldest_queued_ms: Option<i64>,
+    /// The earliest time a task can be taken (its `not_before`, or its lease's end).
+    pub next_due_ms: Option<i64>,
+}
+
 /// A staged bulk's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,11 +130,11 @@ pub trait ShardStore {
     /// Up to `limit` tasks due and not leased at `now_ms`: counter updates first,
     /// then oldest first.
     fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<Task>, StoreError>;
-    /// All queued tasks (for status and for the next alarm).
-    fn queued(&self) -> Result<Vec<Task>, StoreError>;
+    /// Counts and times over the whole queue, computed by the store (one query), not
+    /// by reading every task.
+    fn queue_summary(&self) -> Result<QueueSummary, StoreError>;
     /// The queued task for `target` and `key`.
     fn task(&self, target: Target, key: &str) -> Result<Option<Task>, StoreError>;
-    fn queue_len(&self) -> Result<usize, StoreError>;
     fn txn(&self, id: &str) -> Result<Option<Txn>, StoreError>;
     fn put_txn(&mut self, id: &str, txn: &Txn) -> Result<(), StoreError>;
     fn forget_txn(&mut self, id: &str) -> Result<(), StoreError>;
@@ -224,6 +235,7 @@ pub async fn carry_out<S: ShardStore, O: Outbound>(shard: &RefCell<Shard<S>>, ou
     for (w, result) in work.iter().zip(results) {
         shard.done(w, result, now_ms)?;
     }
+    shard.settle()?;
     Ok(failed)
 }
 
@@ -239,7 +251,7 @@ impl<S: ShardStore> Shard<S> {
 
     /// Apply `writes` (validated by the worker) at the next version; queue their
     /// write-through.
-    pub fn write(&mut self, writes: &[KeyWrite], now_ms: i64) -> Result<WriteAnswer, ShardError> {
+    pub fn write(&mut self, writes: &[KeyWrite], now_ms: i64) -> Result<(), ShardError> {
         self.check_owned(writes)?;
         for w in writes {
             if let Some(txn) = self.store.staged_by(&w.key)? {
@@ -247,7 +259,7 @@ impl<S: ShardStore> Shard<S> {
             }
         }
         self.apply(writes, now_ms)?;
-        self.pending()
+        Ok(())
     }
 
     fn check_owned(&self, writes: &[KeyWrite]) -> Result<(), ShardError> {
@@ -365,12 +377,7 @@ impl<S: ShardStore> Shard<S> {
             }
         }
         match result {
-            Ok(()) if !newer => {
-                self.store.dequeue(task.target, &task.key, current.version)?;
-                if self.store.queue_len()? == 0 {
-                    self.store.set_last_error(None)?;
-                }
-            }
+            Ok(()) if !newer => self.store.dequeue(task.target, &task.key, current.version)?,
             Ok(()) => {
                 let not_before_ms = if wrote_kv { current.not_before_ms.max(now_ms + KV_WRITE_SPACING_MS) } else { current.not_before_ms };
                 self.store.enqueue(&Task { lease_until_ms: 0, not_before_ms, ..current })?;
@@ -392,24 +399,32 @@ impl<S: ShardStore> Shard<S> {
     /// When the object must wake up next: the earliest queued task (or lease end),
     /// open bulk deadline (or next question), or decided bulk to forget.
     pub fn next_alarm(&self) -> Result<Option<i64>, StoreError> {
-        let tasks = self.store.queued()?.into_iter().map(|t| t.not_before_ms.max(t.lease_until_ms));
+        let tasks = self.store.queue_summary()?.next_due_ms;
         let txns = self.store.txns()?.into_iter().map(|(_, t)| match t.decided_ms {
             Some(at) => at + TXN_MEMORY_MS,
             None => t.deadline_ms.max(t.next_ask_ms.unwrap_or(0)),
         });
-        Ok(tasks.chain(txns).min())
+        Ok(tasks.into_iter().chain(txns).min())
+    }
+
+    /// After a batch: the last failure is forgotten once the queue is empty.
+    pub fn settle(&mut self) -> Result<(), StoreError> {
+        let q = self.store.queue_summary()?;
+        if q.kv + q.link == 0 && self.store.last_error()?.is_some() {
+            self.store.set_last_error(None)?;
+        }
+        Ok(())
     }
 
     /// How far the write-through has got.
     pub fn status(&self) -> Result<StatusAnswer, StoreError> {
-        let queued = self.store.queued()?;
-        let count = |target| queued.iter().filter(|t| t.target == target).count() as u64;
+        let q = self.store.queue_summary()?;
         let open = self.store.txns()?.iter().filter(|(_, t)| t.state == TxnState::Open).count() as u64;
         Ok(StatusAnswer {
             version: self.store.version()?,
-            kv_pending: count(Target::Kv),
-            links_pending: count(Target::Link),
-            oldest_pending_ms: queued.iter().map(|t| t.queued_ms).min(),
+            kv_pending: q.kv,
+            links_pending: q.link,
+            oldest_pending_ms: q.oldest_queued_ms,
             last_error: self.store.last_error()?,
             open_txns: open,
         })
@@ -453,12 +468,12 @@ impl<S: ShardStore> Shard<S> {
     }
 
     /// Apply a staged bulk (idempotent once committed).
-    pub fn commit(&mut self, id: &str, now_ms: i64) -> Result<WriteAnswer, ShardError> {
+    pub fn commit(&mut self, id: &str, now_ms: i64) -> Result<(), ShardError> {
         let Some(txn) = self.store.txn(id)? else {
             return Err(ShardError::Txn { txn: id.into(), state: "unknown" });
         };
         match txn.state {
-            TxnState::Committed => return self.pending(),
+            TxnState::Committed => return Ok(()),
             TxnState::Aborted => return Err(ShardError::Txn { txn: id.into(), state: "aborted" }),
             TxnState::Open => {}
         }
@@ -466,7 +481,7 @@ impl<S: ShardStore> Shard<S> {
         self.store.unstage(id)?;
         self.apply(&writes, now_ms)?;
         self.store.put_txn(id, &Txn { state: TxnState::Committed, decided_ms: Some(now_ms), ..txn })?;
-        self.pending()
+        Ok(())
     }
 
     /// Drop a staged bulk, unless it has committed here: the answer says which. A
@@ -522,7 +537,7 @@ impl<S: ShardStore> Shard<S> {
     /// Apply the coordinator's answer for a bulk this shard was in doubt about.
     pub fn resolve(&mut self, id: &str, outcome: TxnOutcome, now_ms: i64) -> Result<(), ShardError> {
         match outcome {
-            TxnOutcome::Committed => self.commit(id, now_ms).map(|_| ()),
+            TxnOutcome::Committed => self.commit(id, now_ms),
             TxnOutcome::Aborted => self.abort(id, now_ms).map(|_| ()),
             TxnOutcome::Open => Ok(()),
         }
@@ -587,15 +602,19 @@ impl ShardStore for MemoryShardStore {
         due.truncate(limit);
         Ok(due)
     }
-    fn queued(&self) -> Result<Vec<Task>, StoreError> {
-        Ok(self.queue.values().cloned().collect())
+    fn queue_summary(&self) -> Result<QueueSummary, StoreError> {
+        let count = |target| self.queue.values().filter(|t| t.target == target).count() as u64;
+        Ok(QueueSummary {
+            kv: count(Target::Kv),
+            link: count(Target::Link),
+            oldest_queued_ms: self.queue.values().map(|t| t.queued_ms).min(),
+            next_due_ms: self.queue.values().map(|t| t.not_before_ms.max(t.lease_until_ms)).min(),
+        })
     }
     fn task(&self, target: Target, key: &str) -> Result<Option<Task>, StoreError> {
         Ok(self.queue.get(&(target, key.to_string())).cloned())
     }
-    fn queue_len(&self) -> Result<usize, StoreError> {
-        Ok(self.queue.len())
-    }
+
     fn txn(&self, id: &str) -> Result<Option<Txn>, StoreError> {
         Ok(self.txns.get(id).cloned())
     }
@@ -676,13 +695,15 @@ mod tests {
             };
             shard.done(w, result, now).unwrap();
         }
+        shard.settle().unwrap();
         work.len()
     }
 
     #[test]
     fn a_write_is_authoritative_at_once_and_reaches_kv_through_the_queue() {
         let mut s = shard();
-        let answer = s.write(&[put("a.com/x", "\"https://e.com/1\"")], T).unwrap();
+        s.write(&[put("a.com/x", "\"https://e.com/1\"")], T).unwrap();
+        let answer = s.pending().unwrap();
         assert_eq!((answer.version, answer.kv_pending), (1, 1));
         assert_eq!(s.read("a.com/x").unwrap().value.as_deref(), Some("\"https://e.com/1\""));
         let mut kv = Kv::default();
@@ -718,8 +739,8 @@ mod tests {
     fn a_bulk_of_10000_keys_with_a_failing_write_reaches_kv_whole_within_the_limits() {
         let mut s = shard();
         let writes: Vec<KeyWrite> = (0..10_000).map(|i| put(&format!("a.com/k{i}"), &format!("\"https://e.com/{i}\""))).collect();
-        let answer = s.write(&writes, T).unwrap();
-        assert_eq!(answer.kv_pending, 10_000);
+        s.write(&writes, T).unwrap();
+        assert_eq!(s.pending().unwrap().kv_pending, 10_000);
         // Every key is authoritative at once, before any of it reaches KV.
         assert_eq!(s.read("a.com/k9999").unwrap().value.as_deref(), Some("\"https://e.com/9999\""));
         let mut kv = Kv { fail: vec![3, 777], ..Kv::default() };
