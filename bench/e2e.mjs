@@ -23,7 +23,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { CF, CF_HEADER } from "./cf.mjs";
-import { common, KV_ID, LINKS, ROOT, rustWorkers, STATE } from "./workers.mjs";
+import { LINKS, ROOT, STATE, workersFor } from "./workers.mjs";
 import { seed } from "./seed.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -32,21 +32,7 @@ const FRONT = process.env.BENCH_FRONT ?? "direct";
 if (!["direct", "entry"].includes(FRONT)) throw new Error(`BENCH_FRONT: direct or entry, not ${FRONT}`);
 const CF_JSON = JSON.stringify(CF);
 
-function worker(kind) {
-  if (kind === "rust") return rustWorkers("a", "src/entry.mjs");
-  const script = {
-    "js-kv": "bench/kv-redirect.js",
-    "js-kv-ryw": "bench/kv-redirect-ryw.js",
-    "js-same": "bench/js-same.js",
-    static: "bench/static-302.js",
-    "wasm-302": "bench/wasm-302/build/index.js",
-  }[kind];
-  const w = { ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } };
-  if (kind !== "js-same") return [w];
-  // (e) writes its click to a binding that discards it, as (a)'s does.
-  w.wrappedBindings = { CLICKS: "discard-clicks" };
-  return [w, { name: "discard-clicks", modules: true, script: "export default function () { return { writeDataPoint() {} }; }" }];
-}
+const worker = workersFor;
 
 async function startWorker(kind, front = FRONT) {
   const workers = worker(kind);

@@ -99,7 +99,7 @@ if (tail) {
   console.log(`\n## Tail latency and stalls (bench/tail.mjs: ${tail.links} links, ${tail.hot} hot at 90 %, ${tail.connections} connections, ${tail.seconds} s; workerd on one core, client on the other)`);
   console.log("  closed loop = saturation (Little's law: connections vs throughput x mean latency); open = fixed offered rate, latency from when each request was due");
   console.log("  worker      mode    req/s   p50 ms   p99 ms p99.9 ms   max ms  stalls/min  little");
-  const names = { rust: "(a) this", "js-kv": "(b) JS KV", "js-same": "(e) JS same" };
+  const names = { rust: "(a) this", "js-kv": "(b) JS KV", "js-kv-ryw": "(b') +pin", static: "(c) static", "wasm-302": "(d) Rust 302", "js-same": "(e) JS same" };
   for (const [k, v] of Object.entries(tail.results)) {
     for (const mode of ["closed", "open"]) {
       const x = v[mode];

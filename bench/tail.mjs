@@ -22,28 +22,13 @@ import { execFileSync } from "node:child_process";
 import { PerformanceObserver } from "node:perf_hooks";
 import { Pool } from "undici";
 import { CF_HEADER, CF } from "./cf.mjs";
-import { common, KV_ID, LINKS, rustWorkers, STATE } from "./workers.mjs";
+import { LINKS, STATE, workersFor } from "./workers.mjs";
 import { seed } from "./seed.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const HOT = Number(process.env.BENCH_HOT ?? 100);
 const CF_JSON = JSON.stringify(CF);
-
-function workers(kind) {
-  if (kind === "rust") {
-    const ws = rustWorkers("a", "src/entry.mjs");
-    // BENCH_FIRST_HITS=1: no isolate cache, so every request is a first hit (a KV read).
-    if (process.env.BENCH_FIRST_HITS === "1") ws[0].bindings = { ...ws[0].bindings, ROUTE_CACHE_TTL_MS: "0" };
-    return ws;
-  }
-  const script = { "js-kv": "bench/kv-redirect.js", "js-same": "bench/js-same.js", static: "bench/static-302.js" }[kind];
-  const w = { ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } };
-  if (kind !== "js-same") return [w];
-  if (process.env.BENCH_OMIT) w.bindings = { BENCH_OMIT: process.env.BENCH_OMIT };
-  w.wrappedBindings = { CLICKS: "discard-clicks" };
-  return [w, { name: "discard-clicks", modules: true, script: "export default function () { return { writeDataPoint() {} }; }" }];
-}
 
 /** Pin every thread of workerd to CPU 0 and this process to CPU 1 (when taskset exists). */
 function pin() {
@@ -141,7 +126,7 @@ const kinds = (process.env.BENCH_KINDS ?? "js-kv,js-same,rust").split(",");
 let rate = Number(process.env.BENCH_RATE ?? 0);
 const results = {};
 for (const kind of kinds) {
-  const ws = workers(kind);
+  const ws = workersFor(kind);
   ws[0].unsafeDirectSockets = [{ host: "127.0.0.1", port: 0 }];
   const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, logRequests: false, workers: ws });
   await mf.ready;
