@@ -83,6 +83,13 @@ fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string())
 }
 
+/// 64 random bits (a new client's canary id). `Math.random` suffices: the id only
+/// spreads clients over buckets, it guards nothing.
+fn random_u64() -> u64 {
+    let half = || (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (half() << 32) | half()
+}
+
 pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     // js_sys's static Date.now(): worker's Date::now() allocates a Date object.
     let started = js_sys::Date::now() as u64;
@@ -98,8 +105,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     // path that this test misses is refused there for want of a token (fails closed).
     let reserved = url.path().contains("redirector");
     let reserved_header = |name: &str| if reserved { header(name) } else { None };
-    let (client_ip, authorization, explain_country) =
-        (header("cf-connecting-ip"), reserved_header("authorization"), reserved_header("x-redirector-country"));
+    let (authorization, explain_country) = (reserved_header("authorization"), reserved_header("x-redirector-country"));
     #[cfg(feature = "test-panic")]
     crate::test_panic::maybe_panic(&url, isolate.store.as_ref()).await;
     // A body is read only for an authorised admin write, and only so much of it.
@@ -116,7 +122,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
         user_agent: user_agent.as_deref(),
         accept_language: accept_language.as_deref(),
         cookie: cookie.as_deref(),
-        client_ip: client_ip.as_deref(),
+        random: random_u64(),
         authorization: authorization.as_deref(),
         explain_country: explain_country.as_deref(),
         body: body.as_deref().map_or_else(|failure| *failure, Body::Text),

@@ -28,6 +28,6 @@ pub fn write(dataset: Option<&AnalyticsEngineDataset>, click: &Click) {
 #[derive(Serialize)]
 struct Point<'a> {
     indexes: [&'a str; 1],
-    blobs: [&'a str; 13],
+    blobs: [&'a str; 14],
     doubles: [f64; 2],
 }

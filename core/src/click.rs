@@ -8,6 +8,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Redirect,
+    /// A redirect to a fallback: an ended record's `fallback`, or the host's.
+    Fallback,
     Miss,
     Options,
     Health,
@@ -25,6 +27,7 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Redirect => "redirect",
+            Outcome::Fallback => "fallback",
             Outcome::Miss => "miss",
             Outcome::Options => "options",
             Outcome::Health => "health",
@@ -65,6 +68,8 @@ pub struct Click {
     pub latency_ms: f64,
     /// `control`, `canary`, `when:<i>`, or empty for a plain record (blob13).
     pub variant: String,
+    /// Who asked: `person`, `preview`, `bot` or `head` (blob14, [`crate::ua::Audience`]).
+    pub audience: &'static str,
 }
 
 impl Click {
@@ -73,8 +78,8 @@ impl Click {
         truncate(&self.host, MAX_INDEX_BYTES)
     }
 
-    /// Blobs in schema order (blob1 .. blob13).
-    pub fn blobs(&self) -> [&str; 13] {
+    /// Blobs in schema order (blob1 .. blob14).
+    pub fn blobs(&self) -> [&str; 14] {
         [
             truncate(&self.route_id, MAX_BLOB_BYTES),
             truncate(&self.host, MAX_BLOB_BYTES),
@@ -89,6 +94,7 @@ impl Click {
             truncate(&self.release, 64),
             truncate(&self.method, 16),
             truncate(&self.variant, 16),
+            self.audience,
         ]
     }
 

@@ -72,7 +72,9 @@ pub async fn decide<S: RouteReads + WriteView + StrongLinks>(
 ) -> Decision {
     let mut steps = Vec::new();
     let (mode, trace) = match purpose {
-        Purpose::Redirect => (StrongMode::Click, None),
+        // Only people spend a strong link's clicks; previews, bots and HEAD peek.
+        Purpose::Redirect if ua::audience(req.method, req.user_agent) == ua::Audience::Person => (StrongMode::Click, None),
+        Purpose::Redirect => (StrongMode::Peek, None),
         Purpose::Explain => (StrongMode::Peek, Some(&mut steps)),
     };
     let result = match lookup(store, cache, host, path, req.now_ms, mode, trace).await {
@@ -87,7 +89,7 @@ fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>) -> Result<Redirect,
     let route_id = found.route_id();
     // Only conditions and canaries look at the client; plain records skip the work.
     let varies = !found.record.when.is_empty() || found.record.canary.is_some();
-    let (cid, from_cookie) = if varies { client_id(req.cookie, req.client_ip, req.user_agent) } else { (String::new(), true) };
+    let (cid, from_cookie) = if varies { client_id(req.cookie, req.random) } else { (String::new(), true) };
     let device = if varies { ua::device_tags(req.user_agent) } else { ua::device_tags(None) };
     let client = ClientFacts { country: req.country, accept_language: req.accept_language, device, client_id: &cid };
     let choice = choose(&found.record, &route_id, &client);
@@ -99,7 +101,7 @@ fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>) -> Result<Redirect,
                 error: RecordError { field: "to".into(), reason: "substitution changed the origin".into() },
             },
         })?,
-        Source::Exact => choice.to.clone(),
+        Source::Exact | Source::Fallback | Source::HostFallback => choice.to.clone(),
     };
     if found.record.forward_query {
         merge_query(&mut location, url.query());

@@ -40,12 +40,12 @@ pub async fn explain<S: RouteReads + WriteView + StrongLinks>(url: &Url, req: &R
     }
     let country = req.explain_country.or(req.country);
     let device = ua::device_tags(req.user_agent);
-    let (_, from_cookie) = client_id(req.cookie, req.client_ip, req.user_agent);
+    let (_, from_cookie) = client_id(req.cookie, req.random);
     let client = json!({
         "country": country,
         "languages": languages(req.accept_language),
         "device": { "class": device.class.as_str(), "os": format!("{:?}", device.os).to_lowercase() },
-        "client_id_from": if from_cookie { "cookie" } else { "ip and user agent" },
+        "client_id_from": if from_cookie { "cookie" } else { "new random id" },
     });
     let (host, path) = match canonical(&target) {
         Ok(hp) => hp,
@@ -71,10 +71,10 @@ pub async fn explain<S: RouteReads + WriteView + StrongLinks>(url: &Url, req: &R
             let reply = r.reply();
             let (rule, from) = match &r.found.source {
                 Source::Rule { index, from, .. } => (json!(index), json!(from)),
-                Source::Exact => (Value::Null, Value::Null),
+                Source::Exact | Source::Fallback | Source::HostFallback => (Value::Null, Value::Null),
             };
             extend(&mut body, json!({
-                "outcome": "redirect",
+                "outcome": if r.found.source.is_fallback() { "fallback" } else { "redirect" },
                 "match": { "key": r.found.key, "rule": rule, "from": from, "route_id": r.route_id },
                 "record": r.found.record.to_json(),
                 "variant": r.variant.label(),

@@ -100,6 +100,7 @@ pub async fn handle<S: Stores>(
         method: req.method.to_owned(),
         latency_ms: 0.0,
         variant: String::new(),
+        audience: ua::audience(req.method, req.user_agent).as_str(),
     };
     if url.path().starts_with(ADMIN_PREFIX) {
         return admin(url, req, store, rules, dep, click).await;
@@ -143,7 +144,7 @@ pub async fn handle<S: Stores>(
                 click.route_id = redirect.route_id.clone();
                 click.target = redirect.location.as_str().to_owned();
                 click.variant = redirect.variant.label();
-                click.outcome = Outcome::Redirect;
+                click.outcome = if redirect.found.source.is_fallback() { Outcome::Fallback } else { Outcome::Redirect };
                 redirect.reply()
             }
             Err(e) => return failed(e, click, head),

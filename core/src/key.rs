@@ -1,6 +1,7 @@
 //! Route keys (ROUTES.md "Keys") and the Durable Object shard that owns each one.
 //!
-//! Keys are `<host><path>`, `*<path>`, `rules:<host>` and `rules:*`. [`parse_key`]
+//! Keys are `<host><path>`, `*<path>`, `rules:<host>`, `rules:*`, and a host's
+//! fallback `fallback:<host>` (docs/routes.md "Fallbacks"). [`parse_key`]
 //! canonicalises a key as written by an operator; [`shard_of`] is the one function
 //! that decides a canonical key's shard, used by the admin API, the worker's store and
 //! the Durable Objects alike (a property test holds them to each other).
@@ -25,10 +26,19 @@ pub struct RouteKey {
 /// `rules:<host>`, which is `*` for `*<path>` and `rules:*`. One shard per host keeps a
 /// host's writes in order while different hosts never contend.
 pub fn shard_of(key: &str) -> &str {
-    match key.strip_prefix("rules:") {
+    match key.strip_prefix("rules:").or_else(|| key.strip_prefix(FALLBACK_PREFIX)) {
         Some(host) => host,
         None => key.split('/').next().unwrap_or(key),
     }
+}
+
+/// Prefix of a host's fallback key: `fallback:<host>` holds a link record that
+/// answers the host's unknown paths (docs/routes.md).
+pub const FALLBACK_PREFIX: &str = "fallback:";
+
+/// The fallback key of a canonical host (`fallback:<host>`).
+pub fn fallback_key(host: &str) -> String {
+    [FALLBACK_PREFIX, host].concat()
 }
 
 /// The Durable Object name of a shard (`shard:<host>`).
@@ -50,13 +60,20 @@ pub fn parse_key(raw: &str) -> Result<RouteKey, Error> {
     let (key, is_rules) = if let Some(host) = raw.strip_prefix("rules:") {
         let host = if host == "*" { "*".to_string() } else { canonical_host(host).map_err(|e| invalid(format!("rules host: {e}")))? };
         (format!("rules:{host}"), true)
+    } else if let Some(host) = raw.strip_prefix(FALLBACK_PREFIX) {
+        // No `fallback:*`: a catch-all rule at the end of `rules:*` says that already.
+        if host.starts_with('*') {
+            return Err(invalid("fallback keys name one host (a catch-all rule in rules:* covers any host)"));
+        }
+        let host = canonical_host(host).map_err(|e| invalid(format!("fallback host: {e}")))?;
+        (fallback_key(&host), false)
     } else {
         let Some(slash) = raw.find('/') else {
             return Err(invalid("must be <host><path>, *<path>, rules:<host> or rules:*"));
         };
         let (host, path) = raw.split_at(slash);
         if host.contains(':') {
-            return Err(invalid("keys with a 'name:' prefix other than rules: are reserved"));
+            return Err(invalid("keys with a 'name:' prefix other than rules: and fallback: are reserved"));
         }
         let host = if host == "*" { "*".to_string() } else { canonical_host(host).map_err(|e| invalid(format!("host: {e}")))? };
         let path = canonical_path(path).map_err(|e| invalid(format!("path: {e}")))?;
@@ -80,7 +97,10 @@ mod tests {
         assert_eq!(parse_key("*/help").unwrap().shard, "*");
         assert_eq!(parse_key("rules:OLD.example.com").unwrap().key, "rules:old.example.com");
         assert_eq!(parse_key("rules:*").unwrap().shard, "*");
-        for bad in ["nohost", "stats:x/y", "go.example.com:80/x", "rules:", &format!("x.com/{}", "a".repeat(600))] {
+        let f = parse_key("fallback:Shop.Example.com").unwrap();
+        assert_eq!((f.key.as_str(), f.shard.as_str(), f.is_rules), ("fallback:shop.example.com", "shop.example.com", false));
+        assert_eq!(shard_of(&f.key), f.shard);
+        for bad in ["nohost", "stats:x/y", "fallback:", "fallback:a b", "fallback:*", "go.example.com:80/x", "rules:", &format!("x.com/{}", "a".repeat(600))] {
             assert!(matches!(parse_key(bad), Err(Error::InvalidInput { .. })), "{bad}");
         }
     }

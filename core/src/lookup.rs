@@ -5,6 +5,11 @@
 //! A record absent by `enabled`/`starts`/`expires` falls through to the next step (a
 //! rule to the next rule). A record that breaks the contract stops the lookup: it is
 //! a fault, never a redirect. Every step taken is recorded for `explain`.
+//!
+//! Fallbacks (an extension, docs/routes.md "Fallbacks") apply only where step 5 would
+//! answer 404: first the `fallback` of the first record passed because it is no
+//! longer live (disabled, expired, a strong link killed or capped; not one that has
+//! yet to start), then the host's `fallback:<host>` record (read only then).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -17,7 +22,8 @@ use crate::cache::{CachedLink, IsolateCache};
 use crate::error::Error;
 use crate::pattern::Captures;
 use crate::record::{parse_link_record, LinkRecord};
-use crate::rules::{parse_rules, RuleMatch};
+use crate::key::fallback_key;
+use crate::rules::{parse_rules, Rule, RuleMatch};
 use crate::ryw::Refresh;
 use crate::store::{RouteReads, StrongLinks, StrongMode, WriteView, MAX_KEY_BYTES};
 use crate::strong::msg::StrongAnswer;
@@ -27,6 +33,17 @@ use crate::strong::msg::StrongAnswer;
 pub enum Source {
     Exact,
     Rule { index: usize, from: String, captures: Captures },
+    /// The `fallback` of a record that is no longer live (answered as a plain 302).
+    Fallback,
+    /// A host's `fallback:<host>` (or `fallback:*`) record: the host's unknown paths.
+    HostFallback,
+}
+
+impl Source {
+    /// Whether the answer is a fallback (click outcome `fallback`).
+    pub fn is_fallback(&self) -> bool {
+        matches!(self, Source::Fallback | Source::HostFallback)
+    }
 }
 
 /// The record that answered, and the KV key it came from.
@@ -51,7 +68,7 @@ impl Found {
     pub fn route_id(&self) -> String {
         match (&self.record.id, &self.source) {
             (Some(id), _) => id.clone(),
-            (None, Source::Exact) => self.key.clone(),
+            (None, Source::Exact | Source::Fallback | Source::HostFallback) => self.key.clone(),
             (None, Source::Rule { index, .. }) => format!("{}[{index}]", self.key),
         }
     }
@@ -67,6 +84,8 @@ pub struct Step {
 
 /// Names of the four steps, in lookup order.
 pub const STEPS: [&str; 4] = ["exact host", "exact any host", "rules host", "rules any host"];
+/// Names of the fallback steps, taken only when the four steps found nothing.
+pub const FALLBACK_STEPS: [&str; 2] = ["record fallback", "host fallback"];
 
 /// The KV key of step `i` (0-3) for a canonical host and path.
 pub fn step_key(i: usize, host: &str, path: &str) -> String {
@@ -125,6 +144,8 @@ async fn steps<S: RouteReads + StrongLinks>(
     let tracing = trace.is_some();
     let mut past_strong = false;
     let mut changes_at_ms: Option<i64> = None;
+    // The first record passed because it ended, if it names a fallback.
+    let mut ended: Option<Found> = None;
     for (i, step) in STEPS.into_iter().enumerate() {
         let key = step_key(i, host, path);
         let mut note = |key: &str, result: String| {
@@ -143,7 +164,7 @@ async fn steps<S: RouteReads + StrongLinks>(
                 found.changes_at_ms = [found.changes_at_ms, changes_at_ms].into_iter().flatten().min();
                 if tracing {
                     let result = match &found.source {
-                        Source::Exact => "matched".into(),
+                        Source::Exact | Source::Fallback | Source::HostFallback => "matched".into(),
                         Source::Rule { index, from, .. } => format!("matched rule [{index}] {from}"),
                     };
                     note(&found.key, result);
@@ -151,6 +172,11 @@ async fn steps<S: RouteReads + StrongLinks>(
                 return Ok(Some(found));
             }
             Ok(Outcome::Absent(key, why)) => note(&key, why.into_owned()),
+            Ok(Outcome::Ended(key, why, fallback)) => {
+                past_strong |= fallback.revocable;
+                note(&key, format!("{why}; fallback {}", fallback.record.to));
+                ended = ended.or(Some(fallback));
+            }
             Ok(Outcome::NotStarted(key, starts_ms)) => {
                 changes_at_ms = Some(changes_at_ms.map_or(starts_ms, |at| at.min(starts_ms)));
                 note(&key, "present but not started (starts)".into());
@@ -169,6 +195,31 @@ async fn steps<S: RouteReads + StrongLinks>(
             }
         }
     }
+    let mut note = |step: &'static str, key: &str, result: String| {
+        if let Some(steps) = trace.as_deref_mut() {
+            steps.push(Step { step, key: key.to_string(), result });
+        }
+    };
+    if let Some(mut found) = ended {
+        found.revocable |= past_strong;
+        found.changes_at_ms = changes_at_ms;
+        note(FALLBACK_STEPS[0], &found.key, format!("redirect to {}", found.record.to));
+        return Ok(Some(found));
+    }
+    let key = fallback_key(host);
+    let (key, why) = match exact(at, key).await? {
+        Outcome::Found(mut found) => {
+            found.source = Source::HostFallback;
+            found.revocable |= past_strong;
+            found.changes_at_ms = [found.changes_at_ms, changes_at_ms].into_iter().flatten().min();
+            note(FALLBACK_STEPS[1], &found.key, "matched".into());
+            return Ok(Some(found));
+        }
+        Outcome::Absent(key, why) | Outcome::Ended(key, why, _) => (key, why.into_owned()),
+        Outcome::StrongAbsent(key, why) => (key, why),
+        Outcome::NotStarted(key, _) | Outcome::AbsentUntil(key, _, _) => (key, "present but not started (starts)".into()),
+    };
+    note(FALLBACK_STEPS[1], &key, why);
     Ok(None)
 }
 
@@ -200,6 +251,9 @@ enum Outcome {
     NotStarted(String, i64),
     /// Absent, but a record here starts later (Unix ms).
     AbsentUntil(String, String, i64),
+    /// A record that is no longer live and names a fallback: the key, why, and the
+    /// answer the fallback gives should nothing later in the lookup answer.
+    Ended(String, Cow<'static, str>, Found),
 }
 
 async fn exact<S: RouteReads + StrongLinks>(at: &Lookup<'_, S>, key: String) -> Result<Outcome, Error> {
@@ -237,7 +291,13 @@ async fn exact<S: RouteReads + StrongLinks>(at: &Lookup<'_, S>, key: String) -> 
                 Ok(r) => record = Rc::new(r),
                 Err(error) => return Err(Error::InvalidRecord { key, error }),
             },
-            Ok(StrongAnswer::Absent(why)) => return Ok(Outcome::StrongAbsent(key, why)),
+            Ok(StrongAnswer::Absent(why)) => {
+                // Killed or capped: the fallback named in the record KV holds.
+                return Ok(match ended_with_fallback(&key, &record, true) {
+                    Some(found) => Outcome::Ended(key, format!("strong: {why}").into(), found),
+                    None => Outcome::StrongAbsent(key, why),
+                });
+            }
             Err(_) => return Err(Error::StrongUnavailable { key }),
         }
     }
@@ -245,7 +305,11 @@ async fn exact<S: RouteReads + StrongLinks>(at: &Lookup<'_, S>, key: String) -> 
         if let Some(starts) = record.starts_ms.filter(|s| now_ms < *s && record.enabled) {
             return Ok(Outcome::NotStarted(key, starts));
         }
-        return Ok(Outcome::Absent(key, not_live(&record, now_ms).into()));
+        let why = not_live(&record, now_ms);
+        return Ok(match ended_with_fallback(&key, &record, record.strong) {
+            Some(found) => Outcome::Ended(key, why.into(), found),
+            None => Outcome::Absent(key, why.into()),
+        });
     }
     let revocable = record.strong;
     Ok(Outcome::Found(Found { key, source: Source::Exact, record, revocable, changes_at_ms: None }))
@@ -257,6 +321,29 @@ fn remember(cache: &RefCell<IsolateCache>, key: &str, raw: Option<String>, now_m
     let link = raw.map(|raw| Rc::new(CachedLink::parse(raw)));
     cache.borrow_mut().insert_link(key, link.clone(), now_ms, generation);
     link
+}
+
+/// The answer a record's `fallback` gives once the record has ended (it is not
+/// live, and not because it has yet to start): a plain 302 to the fallback, with
+/// the record's `forward_query` and `id`.
+fn ended_with_fallback(key: &str, record: &LinkRecord, revocable: bool) -> Option<Found> {
+    let to = record.fallback.clone()?;
+    let fallback = LinkRecord {
+        to,
+        status: 302,
+        forward_query: record.forward_query,
+        enabled: true,
+        starts_ms: None,
+        expires_ms: None,
+        window_text: (None, None),
+        when: Vec::new(),
+        canary: None,
+        strong: false,
+        max_clicks: None,
+        id: record.id.clone(),
+        fallback: None,
+    };
+    Some(Found { key: key.to_string(), source: Source::Fallback, record: Rc::new(fallback), revocable, changes_at_ms: None })
 }
 
 fn not_live(record: &LinkRecord, now_ms: i64) -> &'static str {
@@ -306,6 +393,18 @@ async fn rule<S: RouteReads>(at: &Lookup<'_, S>, key: String, path: &str) -> Res
         }
         RuleMatch::Miss { skipped } => {
             let why = format!("{} rules; matched but not live: {skipped:?}", set.rules.len());
+            let ended = skipped.iter().find_map(|&i| match &set.rules[i] {
+                Rule::Valid { record, .. } if record.starts_ms.is_none_or(|s| now_ms >= s) || !record.enabled => {
+                    ended_with_fallback(&key, record, false).map(|mut found| {
+                        found.key = format!("{key}[{i}]");
+                        found
+                    })
+                }
+                _ => None,
+            });
+            if let Some(found) = ended {
+                return Ok(Outcome::Ended(key, why.into(), found));
+            }
             match set.next_start(&skipped, now_ms) {
                 Some(at) => Ok(Outcome::AbsentUntil(key, why, at)),
                 None => Ok(Outcome::Absent(key, why.into())),

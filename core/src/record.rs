@@ -1,6 +1,8 @@
 //! Link records (ROUTES.md "Link record"): parsing and validation.
 //!
-//! A record is either a JSON object or a bare JSON string holding the target URL.
+//! A record is either a JSON object, a bare JSON string holding the target URL, or
+//! plain text beginning with `http://` or `https://` (what `wrangler kv key put KEY
+//! https://...` stores), which means the same as the bare string.
 //! Parsing validates everything the contract states, so a [`LinkRecord`] in hand is
 //! always safe to redirect to: `to` is an absolute `http(s)` URL with no user-info,
 //! no control characters and at most 4096 bytes. Anything else is a [`RecordError`]
@@ -43,6 +45,10 @@ pub struct LinkRecord {
     pub max_clicks: Option<u64>,
     /// Stable name for click events; `None` means "the KV key".
     pub id: Option<String>,
+    /// Where visitors go once the record is no longer live (disabled, expired, or a
+    /// strong link killed or capped) and nothing later in the lookup answers
+    /// (docs/routes.md "Fallbacks"); validated like `to`.
+    pub fallback: Option<Url>,
 }
 
 /// One `when` condition (validated; evaluated by the conditions feature).
@@ -99,6 +105,7 @@ impl LinkRecord {
             "strong": self.strong,
             "max_clicks": self.max_clicks,
             "id": self.id,
+            "fallback": self.fallback.as_ref().map(Url::as_str),
         })
     }
 }
@@ -138,13 +145,26 @@ struct RawLink {
     strong: Option<Value>,
     max_clicks: Option<Value>,
     id: Option<Value>,
+    fallback: Option<Value>,
 }
 
 /// Parse and validate a link record from its KV value.
 pub fn parse_link_record(raw: &str) -> Result<LinkRecord, RecordError> {
-    let value: Value = serde_json::from_str(raw)
-        .map_err(|e| RecordError::new("record", format!("not valid JSON ({e})")))?;
-    link_from_value(value)
+    match serde_json::from_str(raw) {
+        Ok(value) => link_from_value(value),
+        // Plain text, as `wrangler kv key put KEY https://...` stores it (ROUTES.md).
+        Err(_) if is_plain_url(raw) => link_from_value(Value::String(raw.to_string())),
+        Err(e) => Err(RecordError::new("record", format!("not valid JSON ({e})"))),
+    }
+}
+
+/// Whether a value that is not JSON is a plain-text URL (starts with `http://` or
+/// `https://`, in any case). It is then validated like any `to`, so a trailing
+/// newline or a user-info part is still a fault.
+pub fn is_plain_url(raw: &str) -> bool {
+    let head = raw.as_bytes().get(..8).unwrap_or(raw.as_bytes());
+    let lower = head.to_ascii_lowercase();
+    lower.starts_with(b"https://") || lower.starts_with(b"http://")
 }
 
 /// Validate a record already parsed as JSON (used for rule arrays too).
@@ -164,6 +184,7 @@ pub fn link_from_value(value: Value) -> Result<LinkRecord, RecordError> {
                 strong: false,
                 max_clicks: None,
                 id: None,
+                fallback: None,
             })
         }
         Value::Object(_) => RawLink::deserialize(value)
@@ -242,6 +263,11 @@ pub fn link_from_value(value: Value) -> Result<LinkRecord, RecordError> {
         }
         Some(other) => return Err(type_error("id", "a string", &other)),
     };
+    let fallback = match raw.fallback {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(validate_target("fallback", &s)?),
+        Some(other) => return Err(type_error("fallback", "a string", &other)),
+    };
     Ok(LinkRecord {
         to,
         status,
@@ -255,6 +281,7 @@ pub fn link_from_value(value: Value) -> Result<LinkRecord, RecordError> {
         strong,
         max_clicks,
         id,
+        fallback,
     })
 }
 
@@ -380,6 +407,24 @@ mod tests {
         assert_eq!(r.id, None);
     }
 
+    /// Bug: a plain URL put with `wrangler kv key put KEY https://...` (no JSON
+    /// quotes) answered 500 "misconfigured"; ROUTES.md now defines it as the bare string.
+    #[test]
+    fn regression_plain_text_url_value_is_a_bare_target() {
+        for raw in ["https://shop.example.com/x", "HTTP://shop.example.com/x?a=1", "https://shop.example.com"] {
+            let r = ok(raw);
+            assert_eq!(r, parse_link_record(&serde_json::to_string(raw).unwrap()).unwrap(), "{raw}");
+            assert_eq!(r.status, 302);
+        }
+    }
+
+    #[test]
+    fn fallback_is_a_validated_target() {
+        let r = ok(r#"{"to":"https://e.com/a","enabled":false,"fallback":"https://e.com/ended"}"#);
+        assert_eq!(r.fallback.as_ref().map(Url::as_str), Some("https://e.com/ended"));
+        assert_eq!(r.to_json()["fallback"], "https://e.com/ended");
+    }
+
     #[test]
     fn full_record() {
         let r = ok(r#"{"to":"http://example.com/x?a=1","status":308,"forward_query":false,
@@ -449,6 +494,18 @@ mod tests {
             (r#"{"to":"https://e.com","strong":true,"max_clicks":-1}"#, "max_clicks"),
             (r#"{"to":"https://e.com","id":""}"#, "id"),
             (r#"{"to":"https://e.com","id":7}"#, "id"),
+            (r#"{"to":"https://e.com","fallback":"javascript:x"}"#, "fallback"),
+            (r#"{"to":"https://e.com","fallback":"//evil.example"}"#, "fallback"),
+            (r#"{"to":"https://e.com","fallback":"https://u:p@e.com"}"#, "fallback"),
+            (r#"{"to":"https://e.com","fallback":7}"#, "fallback"),
+            // Plain text is only a URL when it starts with http(s)://, and is then
+            // validated like any target.
+            ("https://example.com/x\n", "to"),
+            ("https://user:pw@example.com/", "to"),
+            ("https:// example.com", "to"),
+            ("example.com/x", "record"),
+            ("javascript:alert(1)", "record"),
+            ("//evil.example", "record"),
         ];
         for (raw, field) in cases {
             match parse_link_record(raw) {

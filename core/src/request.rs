@@ -13,8 +13,8 @@ pub struct RequestFacts<'a> {
     pub user_agent: Option<&'a str>,
     pub accept_language: Option<&'a str>,
     pub cookie: Option<&'a str>,
-    /// `CF-Connecting-IP`, for sticky canaries without cookies.
-    pub client_ip: Option<&'a str>,
+    /// 64 random bits drawn for this request: a new client's canary id.
+    pub random: u64,
     pub authorization: Option<&'a str>,
     /// `X-Redirector-Country`: explain only, simulates `cf.country`.
     pub explain_country: Option<&'a str>,

@@ -4,7 +4,8 @@
 //! on the `User-Agent` header, case-insensitively, in that order of precedence:
 //!
 //! * `bot`: contains `bot`, `crawl`, `spider`, `slurp`, `facebookexternalhit`,
-//!   `preview`, `curl/`, `wget/`, `python-`, `go-http-client`, `okhttp`, `headless`.
+//!   `preview`, `curl/`, `wget/`, `python-`, `go-http-client`, `okhttp`, `headless`,
+//!   or is a link-preview fetcher (below).
 //! * `tablet`: `ipad`, `tablet`, `kindle`, `silk/`, or `android` without `mobile`.
 //! * `mobile`: `mobi`, `iphone`, `ipod`, `android`, `windows phone`.
 //! * `desktop`: any other non-empty header.
@@ -14,6 +15,13 @@
 //! `iphone`/`ipad`/`ipod`, `android` for `android`; bots get only `bot`, so crawlers
 //! always see a rule's default target. A client matches a condition's `device` list
 //! when any of its tags is in the list.
+//!
+//! **Audience** ([`audience`], click blob14): `preview` for the link-preview fetchers
+//! of chat and social apps ([`PREVIEW_MARKERS`]: Slack, Twitter/X, Facebook,
+//! WhatsApp, Discord, Telegram, LinkedIn, iMessage (which sends Facebook's and
+//! Twitter's tokens), Skype and Teams, Pinterest, Reddit, Mastodon, embed services), `bot` for any other `bot` class, `head` for a HEAD request from anyone
+//! else, `person` otherwise. Only a `person` spends a strong link's `max_clicks`, and
+//! every count the project reports is of `person` events (docs/clicks.md).
 //!
 //! It is deliberately small (no regex, no database): good enough to split traffic in
 //! analytics, and documented so nobody mistakes it for a device database.
@@ -45,6 +53,46 @@ const BOT_MARKERS: [&str; 12] = [
     "python-", "go-http-client", "okhttp", "headless",
 ];
 
+/// Link-preview fetchers (lower case substrings of their `User-Agent`).
+/// Tokens that also appear in in-app browsers (a person clicking inside the Pinterest
+/// or Teams app) are left out on purpose.
+pub const PREVIEW_MARKERS: [&str; 19] = [
+    "slackbot", "slack-imgproxy", "twitterbot", "facebookexternalhit", "facebot", "meta-externalagent",
+    "whatsapp", "discordbot", "telegrambot", "linkedinbot", "skypeuripreview", "pinterestbot",
+    "redditbot", "mastodon", "embedly", "iframely", "vkshare", "google-pagerenderer", "bitlybot",
+];
+
+/// Who sent a request, as click events report it (blob14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Person,
+    Preview,
+    Bot,
+    Head,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Person => "person",
+            Audience::Preview => "preview",
+            Audience::Bot => "bot",
+            Audience::Head => "head",
+        }
+    }
+}
+
+/// Who sent a request with this method and `User-Agent` (see the module docs).
+pub fn audience(method: &str, user_agent: Option<&str>) -> Audience {
+    let ua = normalised(user_agent);
+    match ua.as_deref() {
+        Some(ua) if PREVIEW_MARKERS.iter().any(|m| ua.contains(m)) => Audience::Preview,
+        Some(ua) if class_of(ua) == UaClass::Bot => Audience::Bot,
+        _ if method.eq_ignore_ascii_case("HEAD") => Audience::Head,
+        _ => Audience::Person,
+    }
+}
+
 /// Lower-cased header, cut to 512 bytes on a char boundary (real UAs are shorter;
 /// hostile ones must not cost more); `None` when absent or blank.
 fn normalised(user_agent: Option<&str>) -> Option<String> {
@@ -58,7 +106,7 @@ fn normalised(user_agent: Option<&str>) -> Option<String> {
 
 fn class_of(ua: &str) -> UaClass {
     let has = |needle: &str| ua.contains(needle);
-    if BOT_MARKERS.iter().any(|m| has(m)) {
+    if BOT_MARKERS.iter().chain(PREVIEW_MARKERS.iter()).any(|m| has(m)) {
         UaClass::Bot
     } else if has("ipad") || has("tablet") || has("kindle") || has("silk/") || (has("android") && !has("mobile")) {
         UaClass::Tablet
@@ -156,6 +204,34 @@ mod tests {
         assert!(bot.matches_any(&list(&["bot"])) && !bot.matches_any(&list(&["android", "mobile"])));
         let unknown = device_tags(None);
         assert!(!unknown.matches_any(&list(&["desktop", "mobile", "tablet", "bot", "ios", "android"])));
+    }
+
+    /// Bug: link-preview fetchers and HEAD requests counted as clicks (and spent
+    /// `max_clicks`); WhatsApp's fetcher was even classed as a desktop.
+    #[test]
+    fn regression_previews_bots_and_head_are_not_people() {
+        let previews = [
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+            "Twitterbot/1.0",
+            "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+            "facebookexternalhit/1.1 Facebot Twitterbot/1.0", // iMessage
+            "WhatsApp/2.23.20.0 A",
+            "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+            "TelegramBot (like TwitterBot)",
+            "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+            "Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5",
+        ];
+        for ua in previews {
+            assert_eq!(audience("GET", Some(ua)), Audience::Preview, "{ua}");
+            assert_eq!(audience("HEAD", Some(ua)), Audience::Preview, "{ua}");
+            assert_eq!(classify(Some(ua)), UaClass::Bot, "{ua}");
+        }
+        assert_eq!(audience("GET", Some("Mozilla/5.0 (compatible; Googlebot/2.1)")), Audience::Bot);
+        assert_eq!(audience("GET", Some("curl/8.5.0")), Audience::Bot);
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131 Safari/537.36";
+        assert_eq!(audience("HEAD", Some(chrome)), Audience::Head);
+        assert_eq!(audience("GET", Some(chrome)), Audience::Person);
+        assert_eq!(audience("GET", None), Audience::Person);
     }
 
     #[test]

@@ -11,9 +11,11 @@
 //! * **Canary** applies when no condition matched: a client is in the canary when
 //!   `bucket(route id, client id) < percent * 100`, with buckets 0..10000 from a
 //!   64-bit FNV-1a hash (mixed by the SplitMix64 finaliser). The client id is the
-//!   `rdr_cid` cookie the worker sets on the first answer; without it, a stable hash
-//!   of the client IP and `User-Agent` (so cookie-less clients are sticky too, and
-//!   the cookie then keeps them in place when their IP changes).
+//!   `rdr_cid` cookie the worker sets on the first answer; without it, a new random
+//!   id (so clients behind one address, with one browser, are split fairly, and the
+//!   cookie carries nothing about the client). A client that refuses cookies gets a
+//!   new random assignment on every request: it may see either variant, and across
+//!   such clients the split still converges to `percent`.
 
 use crate::record::{Canary, Condition, LinkRecord};
 use crate::ua::DeviceTags;
@@ -145,17 +147,14 @@ pub fn bucket(route_id: &str, client_id: &str) -> u32 {
     (mix(h.0) % 10_000) as u32
 }
 
-/// Client id: a well-formed `rdr_cid` cookie if present (and `true`), else one
-/// derived from the IP and user agent (and `false`: the worker should set it).
-pub fn client_id(cookie_header: Option<&str>, ip: Option<&str>, user_agent: Option<&str>) -> (String, bool) {
-    if let Some(id) = cookie_header.and_then(cookie_value) {
-        return (id.to_string(), true);
+/// Client id: a well-formed `rdr_cid` cookie if present (and `true`), else a new id
+/// from `random` (64 random bits the worker drew for this request) and `false`: the
+/// worker should set it.
+pub fn client_id(cookie_header: Option<&str>, random: u64) -> (String, bool) {
+    match cookie_header.and_then(cookie_value) {
+        Some(id) => (id.to_string(), true),
+        None => (format!("{random:016x}"), false),
     }
-    let mut h = Fnv::new();
-    h.write(ip.unwrap_or("").as_bytes());
-    h.write(&[0]);
-    h.write(user_agent.unwrap_or("").as_bytes());
-    (format!("{:016x}", mix(h.0)), false)
 }
 
 /// The `rdr_cid` value from a `Cookie` header, if well-formed (1-64 of `[A-Za-z0-9_-]`).
@@ -257,12 +256,27 @@ mod tests {
 
     #[test]
     fn client_ids() {
-        assert_eq!(client_id(Some("a=1; rdr_cid=abc-123; b=2"), Some("1.2.3.4"), None), ("abc-123".to_string(), true));
-        let (derived, from_cookie) = client_id(Some("rdr_cid=bad value!"), Some("1.2.3.4"), Some("ua"));
+        assert_eq!(client_id(Some("a=1; rdr_cid=abc-123; b=2"), 7), ("abc-123".to_string(), true));
+        let (fresh, from_cookie) = client_id(Some("rdr_cid=bad value!"), 0xdead_beef);
         assert!(!from_cookie);
-        assert_eq!(derived, client_id(None, Some("1.2.3.4"), Some("ua")).0, "stable without cookies");
-        assert_ne!(derived, client_id(None, Some("1.2.3.5"), Some("ua")).0);
-        assert_eq!(derived.len(), 16);
-        assert!(client_cookie(&derived).starts_with(&format!("rdr_cid={derived};")));
+        assert_eq!(fresh, "00000000deadbeef");
+        assert!(client_cookie(&fresh).starts_with(&format!("rdr_cid={fresh};")));
+    }
+
+    /// Bug: a client without the cookie was bucketed by a hash of its IP and user
+    /// agent, so 30 fresh browser profiles behind one address all landed in the same
+    /// variant of a 50 % canary, and the cookie leaked a hash of the address.
+    #[test]
+    fn regression_fresh_clients_behind_one_address_are_split_fairly() {
+        let r = parse_link_record(r#"{"to":"https://a.example.com","canary":{"to":"https://b.example.com","percent":50}}"#).unwrap();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut canary = 0;
+        for _ in 0..200 {
+            seed = mix(seed.wrapping_add(1));
+            let (id, _) = client_id(None, seed);
+            let facts = ClientFacts { country: None, accept_language: None, device: device_tags(Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/131")), client_id: &id };
+            canary += usize::from(choose(&r, "r", &facts).variant == Variant::Canary);
+        }
+        assert!((70..=130).contains(&canary), "{canary} of 200 in the canary");
     }
 }

@@ -150,12 +150,14 @@ fn run(store: Option<&FakeStore>, method: &str, url: &str) -> Handled {
         country: Some("DE"),
         colo: Some("FRA"),
         referer: Some("https://news.example.org/x"),
-        user_agent: Some("curl/8"),
+        user_agent: Some(BROWSER),
         now_ms: NOW,
         ..RequestFacts::default()
     };
     run_with(store, &req, url, &RefCell::new(IsolateCache::default()))
 }
+
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131 Safari/537.36";
 
 fn run_with(store: Option<&FakeStore>, req: &RequestFacts<'_>, url: &str, rules: &RefCell<IsolateCache>) -> Handled {
     let url = Url::parse(url).unwrap();
@@ -293,7 +295,10 @@ fn lookup_reads_in_order_and_stops_at_first_hit() {
     assert_eq!(*store.reads.borrow(), vec!["go.example.com/help", "*/help"]);
     store.reads.borrow_mut().clear();
     get(&store, "https://go.example.com/none");
-    assert_eq!(*store.reads.borrow(), vec!["go.example.com/none", "*/none", "rules:go.example.com", "rules:*"]);
+    assert_eq!(
+        *store.reads.borrow(),
+        vec!["go.example.com/none", "*/none", "rules:go.example.com", "rules:*", "fallback:go.example.com"]
+    );
 }
 
 fn rule_routes() -> FakeStore {
@@ -373,7 +378,7 @@ fn repeat_hits_and_misses_come_from_the_isolate_cache() {
     store.reads.borrow_mut().clear();
     run_with(Some(&store), &at(6000), "https://go.example.com/none", &cache);
     let first_miss = store.reads.borrow().len();
-    assert_eq!(first_miss, 4, "a miss reads every step once");
+    assert_eq!(first_miss, 5, "a miss reads every step and the host fallback once");
     run_with(Some(&store), &at(6001), "https://go.example.com/none", &cache);
     assert_eq!(store.reads.borrow().len(), first_miss, "a repeat miss reads nothing");
 }
@@ -552,7 +557,7 @@ fn hostile_and_oversized_urls() {
     // the rule arrays are read.
     let h = get(&store, &format!("https://go.example.com/{}", "b".repeat(600)));
     assert_eq!(h.reply.status, 404);
-    assert_eq!(*store.reads.borrow(), vec!["rules:go.example.com", "rules:*"]);
+    assert_eq!(*store.reads.borrow(), vec!["rules:go.example.com", "rules:*", "fallback:go.example.com"]);
     // A hostile query never changes the target's host.
     let h = get(&store, "https://go.example.com/summer?x=@evil.com&%0d%0a=1");
     let loc = Url::parse(h.reply.get("location").unwrap()).unwrap();
@@ -573,11 +578,12 @@ fn click_carries_the_schema_fields() {
         "DE",
         "FRA",
         "news.example.org",
-        "bot",
+        "desktop",
         "test",
         "abc123",
         "GET",
         "",
+        "person",
     ]);
     assert_eq!(c.doubles(), [302.0, 0.0]);
     assert_eq!(c.index(), "go.example.com");
@@ -737,4 +743,102 @@ fn an_answer_reached_past_a_rule_that_starts_later_is_cached_until_then_at_most(
     assert_eq!(h.reply.get("location"), Some("https://example.com/all"));
     assert_eq!(h.reply.get("cache-control"), Some("public, max-age=600"));
     assert_eq!(get(&store, "https://go.example.com/other").reply.get("cache-control"), Some("public, max-age=3600"));
+}
+
+fn as_agent(store: &FakeStore, method: &str, user_agent: &str, url: &str) -> Handled {
+    let req = RequestFacts { method, user_agent: Some(user_agent), now_ms: NOW, ..RequestFacts::default() };
+    run_with(Some(store), &req, url, &RefCell::new(IsolateCache::default()))
+}
+
+/// Bug: link previews, bots and HEAD requests were redirected like people, written
+/// as ordinary clicks and spent `max_clicks`.
+#[test]
+fn regression_previews_bots_and_head_are_answered_but_never_spend_a_cap() {
+    let store = routes();
+    let url = "https://go.example.com/strong";
+    for (method, ua, audience) in [
+        ("GET", "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", "preview"),
+        ("GET", "WhatsApp/2.23.20.0 A", "preview"),
+        ("GET", "Mozilla/5.0 (compatible; Googlebot/2.1)", "bot"),
+        ("HEAD", BROWSER, "head"),
+    ] {
+        for _ in 0..10 {
+            let h = as_agent(&store, method, ua, url);
+            assert_eq!(h.reply.status, 302, "{ua}: answered");
+            assert_eq!(h.click.audience, audience, "{ua}");
+        }
+    }
+    assert_eq!(store.clicks("go.example.com/strong"), 0, "no cap spent");
+    for _ in 0..5 {
+        let h = as_agent(&store, "GET", BROWSER, url);
+        assert_eq!((h.reply.status, h.click.audience), (302, "person"));
+    }
+    assert_eq!(store.clicks("go.example.com/strong"), 5);
+    assert_eq!(as_agent(&store, "GET", BROWSER, url).reply.status, 404, "the cap holds for people");
+    // A capped link answers previews as it would answer people.
+    assert_eq!(as_agent(&store, "GET", "Twitterbot/1.0", url).reply.status, 404);
+}
+
+/// Bug: a plain URL put in KV without JSON quotes (`wrangler kv key put KEY
+/// https://...`) answered 500 "misconfigured".
+#[test]
+fn regression_plain_text_url_in_kv_redirects() {
+    let store = FakeStore::with(&[("go.example.com/x", "https://shop.example.com/x"), ("go.example.com/nl", "https://shop.example.com/x\n")]);
+    let h = get(&store, "https://go.example.com/x?a=1");
+    assert_eq!((h.reply.status, h.reply.get("location")), (302, Some("https://shop.example.com/x?a=1")));
+    let bad = get(&store, "https://go.example.com/nl");
+    assert_eq!((bad.reply.status, bad.reply.get("location")), (500, None), "a newline is still a fault");
+}
+
+fn fallback_routes() -> FakeStore {
+    FakeStore::with(&[
+        ("go.example.com/off", r#"{"to":"https://example.com/off","enabled":false,"fallback":"https://example.com/ended?from=off","id":"off"}"#),
+        ("go.example.com/gone", r#"{"to":"https://example.com/gone","expires":"2020-01-01T00:00:00Z","fallback":"https://example.com/ended","forward_query":false}"#),
+        ("go.example.com/later", r#"{"to":"https://example.com/later","starts":"2030-01-01T00:00:00Z","fallback":"https://example.com/never"}"#),
+        ("go.example.com/capped", r#"{"to":"https://example.com/c","strong":true,"max_clicks":1,"fallback":"https://example.com/sold-out"}"#),
+        ("*/gone", r#"{"to":"https://example.com/any-gone"}"#),
+        ("rules:go.example.com", r#"[{"from":"/old/*","to":"https://example.com/old","expires":"2020-01-01T00:00:00Z","fallback":"https://example.com/archive"}]"#),
+        ("fallback:go.example.com", r#"{"to":"https://seller.example.com/","status":302,"forward_query":false}"#),
+        ("fallback:bad.example.com", r#""javascript:alert(1)""#),
+    ])
+}
+
+#[test]
+fn an_ended_record_sends_its_visitors_to_its_fallback() {
+    let store = fallback_routes();
+    let h = get(&store, "https://go.example.com/off?utm=1");
+    assert_eq!((h.reply.status, h.reply.get("location")), (302, Some("https://example.com/ended?from=off&utm=1")));
+    assert_eq!((h.click.outcome, h.click.route_id.as_str()), (Outcome::Fallback, "off"));
+    assert_eq!(h.reply.get("cache-control"), Some("private, no-store"));
+    // A later step that answers wins over the fallback (the contract's fall-through).
+    let h = get(&store, "https://go.example.com/gone");
+    assert_eq!((h.click.outcome, h.reply.get("location")), (Outcome::Redirect, Some("https://example.com/any-gone")));
+    // A record yet to start has not ended: no fallback, the host's applies.
+    let h = get(&store, "https://go.example.com/later");
+    assert_eq!((h.click.outcome, h.reply.get("location")), (Outcome::Fallback, Some("https://seller.example.com/")));
+    assert_eq!(h.click.route_id, "fallback:go.example.com");
+    // A strong link past its cap.
+    assert_eq!(get(&store, "https://go.example.com/capped").reply.get("location"), Some("https://example.com/c"));
+    let h = get(&store, "https://go.example.com/capped");
+    assert_eq!((h.reply.status, h.reply.get("location")), (302, Some("https://example.com/sold-out")));
+    // An expired rule.
+    let h = get(&store, "https://go.example.com/old/a/b");
+    assert_eq!((h.click.outcome, h.reply.get("location")), (Outcome::Fallback, Some("https://example.com/archive")));
+    assert_eq!(h.click.route_id, "rules:go.example.com[0]");
+}
+
+#[test]
+fn a_host_fallback_answers_unknown_paths_and_is_validated() {
+    let store = fallback_routes();
+    let h = get(&store, "https://go.example.com/nothing-here?x=1");
+    assert_eq!((h.reply.status, h.reply.get("location")), (302, Some("https://seller.example.com/")));
+    assert_eq!(h.click.outcome, Outcome::Fallback);
+    assert_eq!(
+        *store.reads.borrow(),
+        ["go.example.com/nothing-here", "*/nothing-here", "rules:go.example.com", "rules:*", "fallback:go.example.com"],
+        "the host fallback is read last, only on a miss"
+    );
+    let bad = get(&store, "https://bad.example.com/x");
+    assert_eq!((bad.reply.status, bad.reply.get("location")), (500, None), "an invalid fallback is never redirected to");
+    assert_eq!(get(&store, "https://other.example.com/x").reply.status, 404);
 }

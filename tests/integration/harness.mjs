@@ -53,7 +53,7 @@ const SENTINEL_PATH = "/__redirector/health";
 /** The click schema (docs/clicks.md), so tests read fields by name. */
 export const BLOBS = [
   "route_id", "host", "path", "target", "outcome", "country", "colo",
-  "referer_host", "ua_class", "env", "release", "method", "variant",
+  "referer_host", "ua_class", "env", "release", "method", "variant", "audience",
 ];
 export const DOUBLES = ["status", "latency_ms"];
 

@@ -40,10 +40,10 @@ test("hit on the any-host key: two reads first, none on repeat", async () => {
   assert.deepEqual((await readsFor("https://b.count.test/any")).reads, []);
 });
 
-test("miss: every step read once, then nothing on repeat", async () => {
+test("miss: every step and the host fallback read once, then nothing on repeat", async () => {
   const miss = await readsFor("https://a.count.test/nothing");
   assert.equal(miss.res.status, 404);
-  assert.deepEqual(miss.reads, ["a.count.test/nothing", "*/nothing", "rules:a.count.test", "rules:*"]);
+  assert.deepEqual(miss.reads, ["a.count.test/nothing", "*/nothing", "rules:a.count.test", "rules:*", "fallback:a.count.test"]);
   assert.deepEqual((await readsFor("https://a.count.test/nothing")).reads, []);
   // another miss on the same host reuses the cached rule arrays
   assert.deepEqual((await readsFor("https://a.count.test/other")).reads, ["a.count.test/other", "*/other"]);
