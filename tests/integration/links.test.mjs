@@ -134,3 +134,15 @@ test("fallbacks through the admin API are validated; a bad one changes nothing",
   const res = await h.fetch("https://new-seller.example.com/anything");
   assert.equal(res.headers.get("location"), "https://new-seller-shop.example.com/");
 });
+
+test("explain shows the fallback steps and outcome, and changes nothing", async () => {
+  const url = encodeURIComponent("https://seller.example.com/gone-page");
+  const res = await h.fetch(`https://go.example.com/__redirector/explain?url=${url}`);
+  const body = await res.json();
+  assert.equal(body.outcome, "fallback");
+  assert.equal(body.location, "https://seller-shop.example.com/");
+  assert.deepEqual(body.steps.map((s) => s.step), ["exact host", "exact any host", "rules host", "rules any host", "host fallback"]);
+  const ended = await (await h.fetch(`https://go.example.com/__redirector/explain?url=${encodeURIComponent("https://go.example.com/paused")}`)).json();
+  assert.equal(ended.outcome, "fallback");
+  assert.equal(ended.steps.at(-1).step, "record fallback");
+});
