@@ -44,7 +44,7 @@ after(() => server.close());
 function clicks(args, env = {}) {
   return new Promise((resolve) => {
     const child = spawn("scripts/clicks", args, {
-      env: { ...process.env, CLOUDFLARE_ACCOUNT_ID: "acc123", CLOUDFLARE_API_TOKEN: "tok-read", CLOUDFLARE_API_BASE: base, ...env },
+      env: { ...process.env, CLOUDFLARE_ACCOUNT_ID: "acc123", CLOUDFLARE_API_TOKEN: "test-read-token", CLOUDFLARE_API_BASE: base, ...env },
     });
     let stdout = "", stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
@@ -63,7 +63,7 @@ test("clicks: people only, sampling-correct, one query per split, table and cana
   for (const q of asked) {
     assert.equal(q.method, "POST");
     assert.equal(q.url, "/client/v4/accounts/acc123/analytics_engine/sql");
-    assert.equal(q.authorization, "Bearer tok-read");
+    assert.equal(q.authorization, "Bearer test-read-token");
     assert.match(q.sql, /SUM\(_sample_interval\) AS clicks/);
     assert.doesNotMatch(q.sql, /count\(/i, "never count(): rows are samples");
     assert.match(q.sql, /FROM clicks_prod\n/);
