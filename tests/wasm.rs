@@ -78,6 +78,7 @@ fn sample_click() -> Click {
         method: "GET".into(),
         latency_ms: 3.0,
         variant: "canary".into(),
+        audience: "person",
     }
 }
 

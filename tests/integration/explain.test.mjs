@@ -51,7 +51,8 @@ test("explain: steps, rule and condition chosen, final Location", async () => {
 test("explain: fall-through reasons and a miss", async () => {
   const { body } = await explain("https://go.example.com/off");
   assert.equal(body.steps[0].result, "present but disabled (enabled: false)");
-  assert.equal(body.steps.length, 4);
+  assert.deepEqual(body.steps.map((s) => s.step), ["exact host", "exact any host", "rules host", "rules any host", "host fallback"]);
+  assert.equal(body.steps[4].key, "fallback:go.example.com");
   assert.equal(body.outcome, "miss");
   assert.equal(body.status, 404);
   assert.equal(body.location, null);
