@@ -12,11 +12,11 @@
 use std::collections::BTreeMap;
 
 use futures_util::future::{join, join_all};
-use redirector_core::key::{link_object, shard_object, shard_of, RouteKey};
+use redirector_core::key::{link_object, parse_key, shard_object, shard_of, RouteKey};
 use redirector_core::record::parse_link_record;
 use redirector_core::ryw::PinCheck;
 use redirector_core::store::{
-    Admin, AdminRead, RouteReads, StoreError, StrongLinks, StrongMode, Write, WriteReport, WriteView,
+    Admin, AdminRead, ListPage, RouteReads, StoreError, StrongLinks, StrongMode, Write, WriteReport, WriteView,
 };
 use redirector_core::strong::msg::{
     KeyWrite, LinkReadAnswer, LinkRequest, ReadAnswer, ShardRequest, StatusAnswer, StrongAnswer, TxnOutcome, WriteAnswer,
@@ -150,6 +150,25 @@ impl Admin for EdgeStore {
 
     async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError> {
         self.shard(shard, &ShardRequest::Status).await
+    }
+
+    async fn admin_list(&self, cursor: Option<&str>, limit: usize) -> Result<ListPage, StoreError> {
+        let mut list = self.kv.list().limit(limit as u64);
+        if let Some(cursor) = cursor {
+            list = list.cursor(cursor.to_string());
+        }
+        let page = list.execute().await.map_err(|e| StoreError(e.to_string()))?;
+        // Route keys only: the project's own keys (pins, markers) are not routes.
+        let names: Vec<String> = page.keys.into_iter().map(|k| k.name).filter(|name| parse_key(name).is_ok_and(|k| &k.key == name)).collect();
+        let values = join_all(names.iter().map(|name| self.kv.get(name).text())).await;
+        let mut routes = Vec::with_capacity(names.len());
+        for (name, value) in names.into_iter().zip(values) {
+            // Deleted between the list and the read: not a route any more.
+            if let Some(value) = value.map_err(|e| StoreError(e.to_string()))? {
+                routes.push((name, value));
+            }
+        }
+        Ok(ListPage { routes, cursor: if page.list_complete { None } else { page.cursor } })
     }
 }
 

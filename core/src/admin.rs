@@ -8,6 +8,7 @@
 //! | `DELETE /__redirector/admin/route?key=K` | delete |
 //! | `POST /__redirector/admin/bulk` | `[{"key":K,"value":V} or {"key":K,"delete":true}, ...]`, all or nothing |
 //! | `GET /__redirector/admin/status?host=H` | how far host H's write-through to KV has got |
+//! | `GET /__redirector/admin/routes?limit=N&cursor=C` | one page (default 100, at most [`MAX_LIST`]) of the routes KV holds, in key order, and the cursor of the next page (`null` at the end) |
 //!
 //! Keys are ROUTES.md keys ([`crate::key`]), canonicalised (the answer says which key
 //! was written). Every value is validated against ROUTES.md before anything is
@@ -38,6 +39,10 @@ pub const ADMIN_PREFIX: &str = "/__redirector/admin/";
 pub const ROUTE_PATH: &str = "/__redirector/admin/route";
 pub const BULK_PATH: &str = "/__redirector/admin/bulk";
 pub const STATUS_PATH: &str = "/__redirector/admin/status";
+pub const LIST_PATH: &str = "/__redirector/admin/routes";
+/// Most routes in one list page: each is one KV read on top of the list itself,
+/// well inside the 1 000 KV operations an invocation may make.
+pub const MAX_LIST: usize = 500;
 /// Largest admin request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Most writes in one bulk request.
@@ -61,6 +66,7 @@ pub enum AdminOp {
     Read(RouteKey),
     Write(Vec<Write>),
     Status(String),
+    List { cursor: Option<String>, limit: usize },
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Error {
@@ -110,6 +116,14 @@ pub fn parse_request(method: &str, url: &Url, body: Body<'_>) -> Result<AdminOp,
             Ok(AdminOp::Status(shard))
         }
         (STATUS_PATH, _) => Err(Error::MethodNotAllowed),
+        (LIST_PATH, "GET") => {
+            let limit = match param("limit") {
+                None => 100,
+                Some(n) => n.parse::<usize>().ok().filter(|n| (1..=MAX_LIST).contains(n)).ok_or_else(|| invalid("limit", format!("must be 1 to {MAX_LIST}")))?,
+            };
+            Ok(AdminOp::List { cursor: param("cursor").filter(|c| !c.is_empty()), limit })
+        }
+        (LIST_PATH, _) => Err(Error::MethodNotAllowed),
         (ROUTE_PATH, _) => {
             let key = parse_key(param("key").as_deref().ok_or_else(|| invalid("key", "is required (?key=...)"))?)?;
             match method {
@@ -192,6 +206,12 @@ pub async fn serve<A: Admin>(
             });
             Reply::json(200, body.to_string()).header("cache-control", "no-store")
         }
+        AdminOp::List { cursor, limit } => {
+            let page = store.admin_list(cursor.as_deref(), *limit).await.map_err(Error::StoreUnavailable)?;
+            let routes: Vec<Value> = page.routes.iter().map(|(key, value)| json!({ "key": key, "value": value_json(value) })).collect();
+            let body = json!({ "routes": routes, "cursor": page.cursor });
+            Reply::json(200, body.to_string()).header("cache-control", "no-store")
+        }
     };
     Ok((op, reply))
 }
@@ -221,10 +241,14 @@ pub fn written_reply(writes: &[Write], report: &WriteReport) -> Reply {
     Reply::json(status, body.to_string()).header("cache-control", "no-store")
 }
 
+/// A stored value as JSON: itself if it is JSON, else (plain text) as a string.
+fn value_json(value: &str) -> Value {
+    serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()))
+}
+
 /// The answer to a read: the value and where it came from.
 pub fn read_reply(key: &RouteKey, value: &str, source: &str, clicks: Option<u64>) -> Reply {
-    let parsed: Value = serde_json::from_str(value).unwrap_or(Value::String(value.to_string()));
-    let body = json!({ "key": key.key, "value": parsed, "source": source, "clicks": clicks });
+    let body = json!({ "key": key.key, "value": value_json(value), "source": source, "clicks": clicks });
     Reply::json(200, body.to_string()).header("cache-control", "no-store")
 }
 

@@ -182,7 +182,7 @@ async fn admin<S: Admin>(
                 cache.invalidate(&w.key.key);
             }
         }
-        AdminOp::Status(_) => {}
+        AdminOp::Status(_) | AdminOp::List { .. } => {}
     }
     click.outcome = Outcome::Admin;
     click.status = reply.status;

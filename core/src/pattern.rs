@@ -90,6 +90,56 @@ impl Pattern {
         }
     }
 
+    /// Whether every path `other` matches, this pattern matches too (so a rule with
+    /// this pattern placed earlier leaves `other` nothing: it is shadowed). Used by
+    /// the routes tool's lints.
+    pub fn covers(&self, other: &Pattern) -> bool {
+        // Segment by segment: a literal covers only the same literal; a placeholder
+        // covers any one segment (but not a splat's zero); the rest must line up.
+        if self.segments.len() > other.segments.len() {
+            return false;
+        }
+        let pairs_ok = self.segments.iter().zip(&other.segments).all(|(mine, theirs)| match (mine, theirs) {
+            (Seg::Param(_), _) => true,
+            (Seg::Literal(a), Seg::Literal(b)) => a == b,
+            (Seg::Literal(_), Seg::Param(_)) => false,
+        });
+        if !pairs_ok {
+            return false;
+        }
+        if self.splat {
+            return true;
+        }
+        // No splat here: `other` must have exactly as many segments and no splat.
+        self.segments.len() == other.segments.len() && !other.splat
+    }
+
+    /// The one path this pattern matches when it has no placeholder and no splat.
+    pub fn literal_path(&self) -> Option<String> {
+        if self.splat {
+            return None;
+        }
+        let mut path = String::new();
+        for seg in &self.segments {
+            let Seg::Literal(lit) = seg else { return None };
+            path.push('/');
+            path.push_str(lit);
+        }
+        Some(if path.is_empty() { "/".to_string() } else { path })
+    }
+
+    /// Placeholder names, in order (and `splat` when the pattern ends in `*`).
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.segments.iter().filter_map(|s| match s {
+            Seg::Param(n) => Some(n.as_str()),
+            Seg::Literal(_) => None,
+        }).collect();
+        if self.splat {
+            names.push("splat");
+        }
+        names
+    }
+
     /// Match a canonical path; `None` when it does not match.
     pub fn matches(&self, path: &str) -> Option<Captures> {
         let mut parts = path.split('/').filter(|s| !s.is_empty());
@@ -207,6 +257,29 @@ mod tests {
 
     fn caps_for(from: &str, path: &str) -> Option<Captures> {
         Pattern::parse(from).unwrap().matches(path)
+    }
+
+    #[test]
+    fn covers_is_containment_of_what_matches() {
+        let p = |s: &str| Pattern::parse(s).unwrap();
+        let yes = [("/*", "/a/b"), ("/*", "/"), ("/a/*", "/a/:x"), ("/a/*", "/a/b/*"), ("/:x", "/a"), ("/:x/b", "/a/b"), ("/a/:x/*", "/a/b/c"), ("/a", "/a")];
+        let no = [("/a", "/a/*"), ("/:x", "/"), ("/:x", "/a/*"), ("/a/b", "/a/:x"), ("/a/:x", "/a/*"), ("/b/*", "/a/b"), ("/a/b", "/a")];
+        for (a, b) in yes {
+            assert!(p(a).covers(&p(b)), "{a} covers {b}");
+            // Property: whatever b matches, a matches.
+            for path in ["/", "/a", "/a/b", "/a/b/c", "/x/y"] {
+                if p(b).matches(path).is_some() {
+                    assert!(p(a).matches(path).is_some(), "{a} must match {path} since {b} does");
+                }
+            }
+        }
+        for (a, b) in no {
+            assert!(!p(a).covers(&p(b)), "{a} does not cover {b}");
+        }
+        assert_eq!(p("/a/b").literal_path().as_deref(), Some("/a/b"));
+        assert_eq!(p("/").literal_path().as_deref(), Some("/"));
+        assert_eq!(p("/a/:x").literal_path(), None);
+        assert_eq!(p("/a/:x/*").names(), ["x", "splat"]);
     }
 
     #[test]

@@ -98,6 +98,15 @@ pub struct WriteReport {
     pub shards_pending: Vec<String>,
 }
 
+/// One page of the routes KV holds (admin list), and where the next page starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    /// `(key, raw value)`, route keys only (the project's own keys are left out).
+    pub routes: Vec<(String, String)>,
+    /// `None` when this is the last page.
+    pub cursor: Option<String>,
+}
+
 /// The admin API's writes and reads, through the shards. Defaults: no authority
 /// (every admin request answers 503).
 #[allow(async_fn_in_trait)]
@@ -115,6 +124,11 @@ pub trait Admin {
     /// How far a shard's write-through has got.
     async fn admin_status(&self, shard: &str) -> Result<StatusAnswer, StoreError> {
         let _ = shard;
+        Err(no_authority())
+    }
+    /// Up to `limit` routes from KV, in key order, after `cursor` (routes tool's plan).
+    async fn admin_list(&self, cursor: Option<&str>, limit: usize) -> Result<ListPage, StoreError> {
+        let _ = (cursor, limit);
         Err(no_authority())
     }
 }
