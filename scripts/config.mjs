@@ -2,8 +2,10 @@
 // checks that the committed wrangler.toml is exactly that rendering.
 //   node scripts/config.mjs render   # print wrangler.toml
 //   node scripts/config.mjs write    # rewrite wrangler.toml
-//   node scripts/config.mjs check    # exit 1 (with a diff) when they differ
-import { readFileSync, writeFileSync } from "node:fs";
+//   node scripts/config.mjs check    # exit 1 (with a diff) when they differ, or when an
+//                                    # env's Sentry environment is not the platform
+//                                    # document's (../shared/ENVIRONMENTS.md)
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -68,6 +70,42 @@ export function render() {
 
 export { config };
 
+/**
+ * The platform's environments document: ../shared/ENVIRONMENTS.md where the platform
+ * repository sits next to this one, else the copy vendored in config/platform/ (a
+ * clean clone in CI has only that). When both exist they must be identical.
+ */
+export function platformDocument(root = ROOT) {
+  const vendored = path.join(root, "config/platform/ENVIRONMENTS.md");
+  const shared = path.join(root, "../shared/ENVIRONMENTS.md");
+  const copy = readFileSync(vendored, "utf8");
+  if (existsSync(shared) && readFileSync(shared, "utf8") !== copy) {
+    throw new Error(`config/platform/ENVIRONMENTS.md differs from ${shared}: copy it over (cp ../shared/ENVIRONMENTS.md config/platform/)`);
+  }
+  return copy;
+}
+
+/** The Sentry environment the document names for each env ("- Prod ... Sentry env `production`"). */
+export function documentedSentryEnvironments(doc) {
+  const out = {};
+  let env = null;
+  for (const line of doc.split("\n")) {
+    const heading = /^- (Local|Dev|Staging|Prod)\s*$/.exec(line);
+    if (heading) env = heading[1].toLowerCase();
+    else if (/^\S/.test(line)) env = null;
+    const named = /Sentry env `([^`]+)`/.exec(line);
+    if (env && named) out[env] = named[1];
+  }
+  return out;
+}
+
+/** Envs whose Sentry environment differs from the document's: [{ env, have, want }]. */
+export function sentryMismatches(envs, documented) {
+  return Object.entries(documented)
+    .filter(([env, want]) => envs[env] && envs[env].sentry_environment !== want)
+    .map(([env, want]) => ({ env, have: envs[env].sentry_environment, want }));
+}
+
 const cmd = process.argv[2];
 if (import.meta.url === `file://${process.argv[1]}`) {
   const file = path.join(ROOT, "wrangler.toml");
@@ -84,7 +122,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.error("wrangler.toml differs from config/environments.json: run `node scripts/config.mjs write`");
       process.exit(1);
     }
-    console.log(`wrangler.toml matches config/environments.json (${Object.keys(config.envs).join(", ")})`);
+    const documented = documentedSentryEnvironments(platformDocument());
+    for (const env of ["dev", "staging", "prod"]) {
+      if (!documented[env]) {
+        console.error(`ENVIRONMENTS.md names no Sentry environment for ${env}: cannot check it`);
+        process.exit(1);
+      }
+    }
+    const wrong = sentryMismatches(config.envs, documented);
+    for (const { env, have, want } of wrong) {
+      console.error(`config/environments.json: ${env}.sentry_environment is ${JSON.stringify(have)}; ENVIRONMENTS.md says ${JSON.stringify(want)}`);
+    }
+    if (wrong.length) process.exit(1);
+    console.log(`wrangler.toml matches config/environments.json (${Object.keys(config.envs).join(", ")}); Sentry environments match ENVIRONMENTS.md (${Object.entries(documented).map(([e, s]) => `${e}: ${s}`).join(", ")})`);
   } else {
     console.error("usage: scripts/config render|write|check");
     process.exit(2);

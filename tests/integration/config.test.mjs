@@ -61,3 +61,36 @@ test("no env names another env's resources", () => {
     }
   }
 });
+
+// Sentry environments follow the platform's ENVIRONMENTS.md (prod is `production`),
+// while worker names and bindings keep `prod`.
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { documentedSentryEnvironments, sentryMismatches } from "../../scripts/config.mjs";
+
+test("the Sentry environment of each env is the platform document's", () => {
+  const doc = readFileSync("config/platform/ENVIRONMENTS.md", "utf8");
+  assert.deepEqual(documentedSentryEnvironments(doc), { dev: "dev", staging: "staging", prod: "production" });
+  for (const env of ENVS) {
+    assert.equal(read(env).vars.SENTRY_ENVIRONMENT, { dev: "dev", staging: "staging", prod: "production" }[env]);
+    assert.equal(read(env).name, `redirector-${env}`);
+  }
+});
+
+test("regression: scripts/config check fails when a Sentry environment differs from the document's", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "config-"));
+  for (const dir of ["scripts", "config/platform"]) mkdirSync(path.join(root, dir), { recursive: true });
+  cpSync("scripts/config.mjs", path.join(root, "scripts/config.mjs"));
+  cpSync("config/platform/ENVIRONMENTS.md", path.join(root, "config/platform/ENVIRONMENTS.md"));
+  const config = JSON.parse(readFileSync("config/environments.json", "utf8"));
+  config.envs.prod.sentry_environment = "prod"; // what the mapping said before
+  writeFileSync(path.join(root, "config/environments.json"), JSON.stringify(config));
+  const run = (cmd) => spawnSync("node", [path.join(root, "scripts/config.mjs"), cmd], { encoding: "utf8" });
+  assert.equal(run("write").status, 0);
+  const r = run("check");
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(r.stderr, /prod\.sentry_environment is "prod"; ENVIRONMENTS\.md says "production"/);
+  assert.deepEqual(sentryMismatches(config.envs, { prod: "production", dev: "dev" }), [{ env: "prod", have: "prod", want: "production" }]);
+});
