@@ -59,7 +59,8 @@ const perRun = runs.map((run) => Object.fromEntries(Object.keys(run.results.rust
 })));
 const isolate = existsSync(`${dir}/isolate.json`) ? JSON.parse(readFileSync(`${dir}/isolate.json`, "utf8")) : null;
 const tail = existsSync(`${dir}/tail.json`) ? JSON.parse(readFileSync(`${dir}/tail.json`, "utf8")) : null;
-const report = { native_ns: native, size, kv_reads: kvReads, e2e, ratios, runs: perRun, isolate, tail };
+const check = existsSync(`${dir}/check.json`) ? JSON.parse(readFileSync(`${dir}/check.json`, "utf8")) : null;
+const report = { native_ns: native, size, kv_reads: kvReads, e2e, ratios, runs: perRun, isolate, tail, check };
 writeFileSync(`${dir}/report.json`, JSON.stringify(report, null, 2));
 
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
@@ -107,4 +108,7 @@ if (tail) {
       console.log(`  ${(names[k] ?? k).padEnd(11)} ${mode.padEnd(6)} ${f(x.rps).padStart(6)} ${f(x.p50_ms, 1).padStart(8)} ${f(x.p99_ms, 1).padStart(8)} ${f(x.p999_ms, 1).padStart(8)} ${f(x.max_ms, 1).padStart(8)} ${f(x.stalls_per_min, 1).padStart(11)}  ${little}`);
     }
   }
+}
+if (check) {
+  console.log(`\n## redirector check, 1 000 000 links + 1 000 rules (target < 5 s): median ${f(check.median_s, 2)} s of ${check.runs} (${check.seconds.map((x) => f(x, 2)).join(", ")}); ${check.summary}`);
 }

@@ -61,93 +61,145 @@ pub fn unreadable(errors: &[FileError]) -> Vec<Finding> {
 /// Query parameters through which a target's site may redirect anywhere.
 const REDIRECT_PARAMS: [&str; 12] = ["url", "u", "redirect", "redirect_uri", "redirect_url", "next", "return", "returnto", "return_to", "continue", "dest", "destination"];
 
+/// What checking one entry on its own found.
+struct Checked {
+    findings: Vec<Finding>,
+    /// The canonical key, when it parsed.
+    key: Option<String>,
+    /// A valid rule: its host (or `*`), pattern, and whether it is always live.
+    rule: Option<(String, Pattern, bool)>,
+    /// A valid link's target host.
+    target_host: Option<String>,
+}
+
 /// Lint a route set at `now_ms` (the time decides which records are live).
 pub fn check(set: &RouteSet, now_ms: i64) -> Vec<Finding> {
-    let mut out = Vec::new();
+    // Rules are named by their array and place in it: `rules:<host>[i]`.
     let mut rule_index: HashMap<String, usize> = HashMap::new();
-    let mut keys: HashMap<String, &Entry> = HashMap::new();
-    // (canonical host or "*", pattern, always live, entry, display key)
-    let mut rules: Vec<(String, Pattern, bool, &Entry, String)> = Vec::new();
-    for e in &set.entries {
-        let mut shown = e.kv_key();
-        if e.kind == Kind::Rule {
-            let i = rule_index.entry(shown.clone()).or_insert(0);
-            shown = format!("{shown}[{i}]");
-            *i += 1;
-        }
-        let mut find = |level, lint, message: String| out.push(Finding { level, origin: e.origin.clone(), key: shown.clone(), lint, message });
-        let key = match parse_key(&e.kv_key()) {
-            Ok(k) => k,
-            Err(err) => {
-                find(Level::Error, "invalid-key", err.to_string());
-                continue;
-            }
-        };
-        if e.kind != Kind::Rule {
-            if let Some(first) = keys.get(&key.key) {
-                let same = if first.kv_key() == e.kv_key() { String::new() } else { format!(" (written {:?} there)", first.kv_key()) };
-                find(Level::Error, "duplicate-key", format!("{} is already defined at {}{same}", key.key, first.origin));
-                continue;
-            }
-            keys.insert(key.key.clone(), e);
-        }
-        let mut record = e.record.clone();
-        let from = if e.kind == Kind::Rule { record.remove("from") } else { None };
-        let parsed = match link_from_value(Value::Object(record)) {
-            Ok(r) => r,
-            Err(err) => {
-                let lint = match err.field.as_str() {
-                    "max_clicks" if err.reason.contains("strong") => "max-clicks-without-strong",
-                    f if f == "to" || f == "fallback" || f == "canary.to" || (f.starts_with("when[") && f.ends_with("].to")) => "invalid-target",
-                    _ => "invalid-record",
-                };
-                find(Level::Error, lint, err.to_string());
-                continue;
-            }
-        };
-        for (i, c) in parsed.when.iter().enumerate() {
-            for (field, list) in [("country", &c.country), ("language", &c.language), ("device", &c.device)] {
-                let Some(list) = list else { continue };
-                if list.is_empty() {
-                    find(Level::Warning, "never-matches", format!("when[{i}].{field} is empty: the condition can never match"));
-                } else if field == "country" {
-                    for cc in list.iter().filter(|cc| cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_alphabetic())) {
-                        find(Level::Warning, "never-matches", format!("when[{i}].country {cc:?} is not an ISO 3166 alpha-2 code: it never matches"));
-                    }
-                } else if field == "language" {
-                    for l in list.iter().filter(|l| l.is_empty() || l.len() > 8 || !l.bytes().all(|b| b.is_ascii_alphabetic())) {
-                        find(Level::Warning, "never-matches", format!("when[{i}].language {l:?} never matches: only primary tags (\"en\", not \"en-US\") are compared"));
-                    }
-                }
-            }
-            if let Some(j) = parsed.when[..i].iter().position(|earlier| condition_covers(earlier, c)) {
-                find(Level::Warning, "never-matches", format!("when[{i}] never wins: when[{j}] matches every client it matches"));
-            }
-        }
-        match e.kind {
+    let shown: Vec<String> = set
+        .entries
+        .iter()
+        .map(|e| match e.kind {
             Kind::Rule => {
-                let from = from.as_ref().and_then(Value::as_str).unwrap_or("");
-                match Pattern::parse(from) {
-                    Ok(pattern) => {
-                        for (field, target) in targets(&parsed) {
-                            if let Some(param) = redirect_param(target, &pattern) {
-                                find(Level::Error, "open-redirect", format!("{field} puts a request value into ?{param}=: the target's site may then redirect to anywhere"));
-                            }
-                        }
-                        let live = parsed.enabled && parsed.starts_ms.is_none() && parsed.expires_ms.is_none();
-                        let host = key.key.trim_start_matches("rules:").to_string();
-                        rules.push((host, pattern, live, e, shown.clone()));
-                    }
-                    Err(reason) => find(Level::Error, "invalid-record", format!("from: {reason}")),
-                }
+                let key = e.kv_key();
+                let i = rule_index.entry(key.clone()).or_insert(0);
+                *i += 1;
+                format!("{key}[{}]", *i - 1)
             }
-            Kind::Link | Kind::Fallback => {}
+            Kind::Link | Kind::Fallback => e.kv_key(),
+        })
+        .collect();
+    let items: Vec<(&Entry, &String)> = set.entries.iter().zip(&shown).collect();
+    // Each entry on its own (validation, conditions, open redirects), on all cores.
+    let checked = crate::parallel::map(&items, |(e, shown)| check_entry(e, shown));
+    let mut out = Vec::new();
+    let mut keys: HashMap<String, &Entry> = HashMap::with_capacity(set.entries.len());
+    let mut rules: Vec<(String, Pattern, bool, &Entry, String)> = Vec::new();
+    let mut own: BTreeSet<String> = BTreeSet::new();
+    let mut candidates: Vec<(&Entry, String)> = Vec::new();
+    for ((e, shown), c) in items.iter().zip(checked) {
+        out.extend(c.findings);
+        let Some(key) = c.key else { continue };
+        let host = redirector_core::key::shard_of(&key);
+        if !own.contains(host) {
+            own.insert(host.to_string());
+        }
+        if let Some((host, pattern, live)) = c.rule {
+            rules.push((host, pattern, live, e, (*shown).clone()));
+        }
+        if let (Some(target), Kind::Link, false) = (c.target_host, e.kind, key.starts_with('*')) {
+            candidates.push((e, target));
+        }
+        if e.kind == Kind::Rule {
+            continue;
+        }
+        match keys.get(&key) {
+            Some(first) => {
+                let same = if first.kv_key() == e.kv_key() { String::new() } else { format!(" (written {:?} there)", first.kv_key()) };
+                out.push(Finding { level: Level::Error, origin: e.origin.clone(), key: (*shown).clone(), lint: "duplicate-key", message: format!("{key} is already defined at {}{same}", first.origin) });
+            }
+            None => {
+                keys.insert(key, e);
+            }
         }
     }
+    own.remove("*");
+    // Links whose target is on one of the project's own hosts: followed for loops.
+    let targets: Vec<(&Entry, &str)> = candidates
+        .into_iter()
+        .filter(|(_, host)| own.contains(host))
+        .map(|(e, _)| (e, e.record.get("to").and_then(Value::as_str).unwrap_or("")))
+        .collect();
     shadowing(&rules, &keys, &mut out);
-    loops(set, now_ms, &mut out);
+    if !targets.is_empty() {
+        loops(set, &targets, &own, now_ms, &mut out);
+    }
     out.sort_by(|a, b| (&a.origin.file, a.origin.line, a.level).cmp(&(&b.origin.file, b.origin.line, b.level)));
     out
+}
+
+fn check_entry(e: &Entry, shown: &str) -> Checked {
+    let mut c = Checked { findings: Vec::new(), key: None, rule: None, target_host: None };
+    let mut find = |level, lint, message: String| c.findings.push(Finding { level, origin: e.origin.clone(), key: shown.to_string(), lint, message });
+    let key = match parse_key(&e.kv_key()) {
+        Ok(k) => k,
+        Err(err) => {
+            find(Level::Error, "invalid-key", err.to_string());
+            return c;
+        }
+    };
+    let mut record = e.record.clone();
+    let from = if e.kind == Kind::Rule { record.remove("from") } else { None };
+    let parsed = match link_from_value(Value::Object(record)) {
+        Ok(r) => r,
+        Err(err) => {
+            let lint = match err.field.as_str() {
+                "max_clicks" if err.reason.contains("strong") => "max-clicks-without-strong",
+                f if f == "to" || f == "fallback" || f == "canary.to" || (f.starts_with("when[") && f.ends_with("].to")) => "invalid-target",
+                _ => "invalid-record",
+            };
+            find(Level::Error, lint, err.to_string());
+            c.key = Some(key.key);
+            return c;
+        }
+    };
+    for (i, cond) in parsed.when.iter().enumerate() {
+        for (field, list) in [("country", &cond.country), ("language", &cond.language), ("device", &cond.device)] {
+            let Some(list) = list else { continue };
+            if list.is_empty() {
+                find(Level::Warning, "never-matches", format!("when[{i}].{field} is empty: the condition can never match"));
+            } else if field == "country" {
+                for cc in list.iter().filter(|cc| cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_alphabetic())) {
+                    find(Level::Warning, "never-matches", format!("when[{i}].country {cc:?} is not an ISO 3166 alpha-2 code: it never matches"));
+                }
+            } else if field == "language" {
+                for l in list.iter().filter(|l| l.is_empty() || l.len() > 8 || !l.bytes().all(|b| b.is_ascii_alphabetic())) {
+                    find(Level::Warning, "never-matches", format!("when[{i}].language {l:?} never matches: only primary tags (\"en\", not \"en-US\") are compared"));
+                }
+            }
+        }
+        if let Some(j) = parsed.when[..i].iter().position(|earlier| condition_covers(earlier, cond)) {
+            find(Level::Warning, "never-matches", format!("when[{i}] never wins: when[{j}] matches every client it matches"));
+        }
+    }
+    if e.kind == Kind::Rule {
+        let from = from.as_ref().and_then(Value::as_str).unwrap_or("");
+        match Pattern::parse(from) {
+            Ok(pattern) => {
+                for (field, target) in targets(&parsed) {
+                    if let Some(param) = redirect_param(target, &pattern) {
+                        find(Level::Error, "open-redirect", format!("{field} puts a request value into ?{param}=: the target's site may then redirect to anywhere"));
+                    }
+                }
+                let live = parsed.enabled && parsed.starts_ms.is_none() && parsed.expires_ms.is_none();
+                c.rule = Some((key.key.trim_start_matches("rules:").to_string(), pattern, live));
+            }
+            Err(reason) => find(Level::Error, "invalid-record", format!("from: {reason}")),
+        }
+    }
+    c.target_host = parsed.to.host_str().map(str::to_string);
+    c.key = Some(key.key);
+    c
 }
 
 /// Every target of a record: `to`, each `when[i].to`, `canary.to`, `fallback`.
@@ -197,18 +249,14 @@ fn shadowing(rules: &[(String, Pattern, bool, &Entry, String)], keys: &HashMap<S
 /// Most hops followed when looking for loops.
 const MAX_HOPS: usize = 10;
 
-fn loops(set: &RouteSet, now_ms: i64, out: &mut Vec<Finding>) {
-    let own: BTreeSet<String> = set.entries.iter().filter_map(|e| parse_key(&e.kv_key()).ok()).map(|k| k.shard).filter(|h| h != "*").collect();
+/// Follow the links whose target is on one of the project's own hosts.
+fn loops(set: &RouteSet, targets: &[(&Entry, &str)], own: &BTreeSet<String>, now_ms: i64, out: &mut Vec<Finding>) {
     let is_own = |u: &Url| u.host_str().is_some_and(|h| own.contains(h));
     // Scheme aside: http and https of one host reach the same worker.
     let spot = |u: &Url| format!("{}{}", u.host_str().unwrap_or(""), u.path());
     let store = Offline::new(&set.kv());
-    for e in set.entries.iter().filter(|e| e.kind == Kind::Link) {
-        let Some(Value::String(to)) = e.record.get("to") else { continue };
+    for (e, to) in targets {
         let (Ok(start), Ok(key)) = (Url::parse(to), parse_key(&e.kv_key())) else { continue };
-        if !is_own(&start) || key.shard == "*" {
-            continue;
-        }
         let mut seen = vec![key.key.clone()];
         let (mut at, mut hops) = (start, 0);
         loop {
@@ -218,19 +266,24 @@ fn loops(set: &RouteSet, now_ms: i64, out: &mut Vec<Finding>) {
                 break;
             }
             seen.push(spot(&at));
+            let chain = |hops: usize, end: String| Finding {
+                level: Level::Warning,
+                origin: e.origin.clone(),
+                key: e.kv_key(),
+                lint: "redirect-chain",
+                message: format!("its target {to} is itself a route: {hops} hop(s) before {end}"),
+            };
             match resolve(&store, &at, now_ms) {
                 Some(next) if is_own(&next) && hops + 1 < MAX_HOPS => {
                     hops += 1;
                     at = next;
                 }
                 Some(next) => {
-                    let message = format!("its target {to} is itself a route: {} hops before {next}", hops + 1);
-                    out.push(Finding { level: Level::Warning, origin: e.origin.clone(), key: e.kv_key(), lint: "redirect-chain", message });
+                    out.push(chain(hops + 1, next.to_string()));
                     break;
                 }
                 None if hops > 0 => {
-                    let message = format!("its target {to} is itself a route: {hops} hops before {at}, which has none");
-                    out.push(Finding { level: Level::Warning, origin: e.origin.clone(), key: e.kv_key(), lint: "redirect-chain", message });
+                    out.push(chain(hops, format!("{at}, which has none")));
                     break;
                 }
                 None => break,
@@ -292,7 +345,7 @@ mod tests {
         let found = lints("[[link]]\nkey = \"a.com/x\"\nto = \"https://a.com/y\"\n[[link]]\nkey = \"a.com/y\"\nto = \"https://b.com/\"\n[[link]]\nkey = \"a.com/z\"\nto = \"https://e.com\"\nmax_clicks = 1\n");
         let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
         assert_eq!(shown, [
-            "t.toml:1: warning[redirect-chain] a.com/x: its target https://a.com/y is itself a route: 1 hops before https://b.com/",
+            "t.toml:1: warning[redirect-chain] a.com/x: its target https://a.com/y is itself a route: 1 hop(s) before https://b.com/",
             "t.toml:7: error[max-clicks-without-strong] a.com/z: max_clicks: requires \"strong\": true",
         ]);
     }
