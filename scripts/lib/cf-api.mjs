@@ -14,10 +14,10 @@ export class ToolError extends Error {
 }
 
 /** Account id, token and base address, or a ToolError naming what is missing (exit 2). */
-export function credentials(env = process.env, what = "this command") {
+export function credentials(env = process.env, what = "this command", permission = "Account Analytics: Read") {
   const missing = ["CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN"].filter((name) => !env[name]);
   if (missing.length) {
-    throw new ToolError(`${what} needs ${missing.join(" and ")} (an API token with Account Analytics: Read)`, 2);
+    throw new ToolError(`${what} needs ${missing.join(" and ")} (an API token with ${permission})`, 2);
   }
   return { account: env.CLOUDFLARE_ACCOUNT_ID, token: env.CLOUDFLARE_API_TOKEN, base: (env.CLOUDFLARE_API_BASE || DEFAULT_API_BASE).replace(/\/$/, "") };
 }
@@ -45,6 +45,37 @@ export async function analyticsSql(creds, sql) {
   }
   if (!Array.isArray(body.data)) throw new ToolError(`Analytics Engine SQL API answer has no data array: ${text.slice(0, 200)}`);
   return body.data;
+}
+
+/**
+ * One call of the Cloudflare v4 API (`{ success, errors, result, result_info }`):
+ * the whole answer, or a ToolError with the API's own error messages.
+ */
+export async function cfApi(creds, method, path, body) {
+  const url = `${creds.base}${path}`;
+  const init = { method, headers: { authorization: `Bearer ${creds.token}` } };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    throw new ToolError(`${method} ${url}: unreachable (${e.cause?.message ?? e.message})`);
+  }
+  const text = await res.text();
+  let answer;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    throw new ToolError(`${method} ${url}: ${res.status}, not JSON: ${text.slice(0, 200)}`);
+  }
+  if (!res.ok || answer.success === false) {
+    const why = (answer.errors ?? []).map((e) => `${e.code ?? ""} ${e.message ?? ""}`.trim()).join("; ") || text.slice(0, 200);
+    throw new ToolError(`${method} ${url}: ${res.status}: ${why}`);
+  }
+  return answer;
 }
 
 /** A string literal for Analytics Engine SQL (quotes and backslashes escaped). */
