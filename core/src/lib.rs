@@ -59,6 +59,9 @@ pub mod click;
 pub mod decide;
 pub mod error;
 pub mod explain;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handler;
 pub mod key;
 pub mod lookup;

@@ -1,0 +1,3 @@
+#![no_main]
+// Invariants: redirector_core::fuzzing::record (core/src/fuzzing.rs).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| redirector_core::fuzzing::record(data));
