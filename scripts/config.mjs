@@ -17,7 +17,7 @@ const list = (xs) => `[${xs.map(q).join(", ")}]`;
 
 export function bindingNames(env) {
   const E = env.toUpperCase();
-  return { kv: `ROUTES_KV_${E}`, durable: `ROUTE_DO_${E}`, clicks: `CLICKS_${E}` };
+  return { kv: `ROUTES_KV_${E}`, durable: `ROUTE_DO_${E}`, clicks: `CLICKS_${E}`, missLimit: `MISS_LIMIT_${E}` };
 }
 
 function section(env, spec, top) {
@@ -43,6 +43,9 @@ function section(env, spec, top) {
   out.push("", `[[${p}kv_namespaces]]`, `binding = ${q(names.kv)}`, `id = ${q(spec.kv_namespace_id)}`);
   out.push("", `[[${p}durable_objects.bindings]]`, `name = ${q(names.durable)}`, `class_name = ${q(w.durable_object_class)}`);
   out.push("", `[[${p}analytics_engine_datasets]]`, `binding = ${q(names.clicks)}`, `dataset = ${q(spec.analytics_dataset)}`);
+  // Rate limit on clients probing missing paths (src/limits.rs), one namespace per env.
+  const m = spec.miss_limit;
+  out.push("", `[[${p}ratelimits]]`, `name = ${q(names.missLimit)}`, `namespace_id = ${q(m.namespace_id)}`, `simple = { limit = ${m.limit}, period = ${m.period} }`);
   for (const m of w.migrations) out.push("", `[[${p}migrations]]`, `tag = ${q(m.tag)}`, `new_sqlite_classes = ${list(m.new_sqlite_classes)}`);
   return out.join("\n");
 }

@@ -3,18 +3,20 @@
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
-use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use redirector_core::admin::{body_plan, BODY_TIMEOUT_MS};
 use redirector_core::cache::{IsolateCache, LINK_CACHE_TTL_MS, RULE_CACHE_TTL_MS};
+use redirector_core::click::Outcome;
+use redirector_core::handler::rate_limited;
 use redirector_core::{handle, Body, Deployment, ExplainAccess, RequestFacts};
 use url::Url;
-use wasm_bindgen::{JsCast, JsValue};
-use worker::{console_error, wasm_bindgen_futures, web_sys, ByteStream, Context, Env, Result};
+use wasm_bindgen::JsValue;
+use worker::{console_error, web_sys, ByteStream, Context, Env, Result};
 
 use crate::bindings::Bindings;
 use crate::ryw::Pins;
-use crate::store::EdgeStore;
+use crate::limits::MissLimiter;
+use crate::store::{EdgeStore, Timeouts, DO_TIMEOUT_MS, KV_TIMEOUT_MS};
 use crate::{clicks, respond, sentry, RELEASE};
 
 thread_local! {
@@ -49,12 +51,17 @@ impl Isolate {
             admin_token: secret("ADMIN_TOKEN"),
             sentry: sentry::Reporter::from_env(env, &bindings.env),
             body_timeout_ms: var(env, "ADMIN_BODY_TIMEOUT_MS").and_then(|v| v.parse().ok()).unwrap_or(BODY_TIMEOUT_MS),
+            miss_limiter: MissLimiter::from_env(env, &bindings.env),
         };
         // Lifetimes from the ROUTE_CACHE_TTL_MS and RULES_CACHE_TTL_MS vars if set.
         let ms = |name, default| var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default);
         let cache = IsolateCache::new(ms("ROUTE_CACHE_TTL_MS", LINK_CACHE_TTL_MS), ms("RULES_CACHE_TTL_MS", RULE_CACHE_TTL_MS));
         let pins = Pins::new(&bindings.env, settings.admin_token.as_deref());
-        let store = bindings.kv.clone().map(|kv| EdgeStore { kv, route_do: bindings.route_do.clone(), pins });
+        let timeouts = Timeouts {
+            kv_ms: ms("KV_TIMEOUT_MS", KV_TIMEOUT_MS as i64) as u64,
+            object_ms: ms("DO_TIMEOUT_MS", DO_TIMEOUT_MS as i64) as u64,
+        };
+        let store = bindings.kv.clone().map(|kv| EdgeStore { kv, route_do: bindings.route_do.clone(), pins, timeouts });
         Isolate { bindings, settings, cache: Rc::new(RefCell::new(cache)), store }
     }
 }
@@ -67,6 +74,8 @@ struct Settings {
     sentry: Option<sentry::Reporter>,
     /// How long an admin body may take to arrive (`ADMIN_BODY_TIMEOUT_MS`).
     body_timeout_ms: u64,
+    /// The rate limit on clients probing missing paths (`MISS_LIMIT_<ENV>`).
+    miss_limiter: MissLimiter,
 }
 
 impl Settings {
@@ -106,6 +115,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     let reserved = url.path().contains("redirector");
     let reserved_header = |name: &str| if reserved { header(name) } else { None };
     let (authorization, explain_country) = (reserved_header("authorization"), reserved_header("x-redirector-country"));
+    let client_ip = header("cf-connecting-ip");
     #[cfg(feature = "test-panic")]
     crate::test_panic::maybe_panic(&url, isolate.store.as_ref()).await;
     // A body is read only for an authorised admin write, and only so much of it.
@@ -136,15 +146,23 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
         admin_token: settings.admin_token.as_deref(),
     };
     let mut handled = handle(&url, &facts, isolate.store.as_ref(), &isolate.cache, &deployment).await;
+    // A miss may be a client probing for links: past its limit it gets 429 instead.
+    // Only misses ask the limiter, so no redirect ever waits on it or is refused.
+    if handled.click.outcome == Outcome::Miss && settings.miss_limiter.exceeded(client_ip.as_deref()).await {
+        handled = rate_limited(handled);
+    }
 
     if let Some(fault) = &handled.fault {
-        console_error!("[{}] {} {}: {fault}", bindings.env, method, url);
+        // No query string, cookies or client address in logs or Sentry: the path
+        // identifies the route, the rest may be personal data.
+        let where_ = without_query(&url);
+        console_error!("[{}] {} {}: {fault}", bindings.env, method, where_);
         if let Some(reporter) = &settings.sentry {
             let fault = sentry::Fault {
                 error: fault,
                 outcome: handled.click.outcome.as_str(),
                 route: &handled.click.route_id,
-                url: url.as_str(),
+                url: &where_,
                 method: &method,
             };
             reporter.report(&ctx, RELEASE, fault);
@@ -153,6 +171,11 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     handled.click.latency_ms = (js_sys::Date::now() as u64).saturating_sub(started) as f64;
     clicks::write(bindings.clicks.as_ref(), &handled.click);
     respond::to_response(handled.reply)
+}
+
+/// Scheme, host and path of a URL: what logs and fault reports may carry.
+fn without_query(url: &Url) -> String {
+    format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path())
 }
 
 /// An admin body: refused by `Content-Length` before reading, cut off once it passes
@@ -175,23 +198,9 @@ async fn read_body(req: &web_sys::Request, headers: &web_sys::Headers, max: usiz
         }
         String::from_utf8(out).map_err(|_| Body::Unreadable)
     });
-    match select(read, Box::pin(sleep(timeout_ms))).await {
-        Either::Left((result, _)) => result,
-        Either::Right(_) => Err(Body::TimedOut),
-    }
+    crate::timer::within(timeout_ms, read).await.unwrap_or(Err(Body::TimedOut))
 }
 
-/// A timer as a JS promise (its future keeps the latest waker, as the first poll in
-/// [`crate::fetch`] needs).
-fn sleep(ms: u64) -> wasm_bindgen_futures::JsFuture {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let set_timeout = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("setTimeout"));
-        if let Ok(f) = set_timeout.and_then(|f| f.dyn_into::<js_sys::Function>()) {
-            let _ = f.call2(&JsValue::NULL, &resolve, &JsValue::from_f64(ms as f64));
-        }
-    });
-    wasm_bindgen_futures::JsFuture::from(promise)
-}
 
 /// String properties of `request.cf`, each `None` when absent (locally and in tests
 /// that do not set it). Read once per request, here only: the runtime builds the

@@ -21,19 +21,23 @@
 //! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
 //! | [`respond`] | - | turns a core [`redirector_core::reply::Reply`] into a `Response` |
 //! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class: shards (single writer, KV drain, bulks) and strong-link counters |
-//! | [`objects`] | `ROUTE_DO_<ENV>` | one typed call to an object (worker -> object, object -> object) |
+//! | [`objects`] | `ROUTE_DO_<ENV>` | one typed call to an object (worker -> object, object -> object), with a deadline |
+//! | [`limits`] | `MISS_LIMIT_<ENV>` | rate limit on clients probing missing paths (fails open) |
+//! | [`timer`] | `setTimeout` | timers and deadlines, so a hanging binding ends the request in time |
 //!
 //! The release (git sha) is baked in at build time by `build.rs`.
 
 pub mod app;
 pub mod bindings;
 pub mod clicks;
+pub mod limits;
 pub mod objects;
 pub mod respond;
 pub mod route_do;
 pub mod ryw;
 pub mod sentry;
 pub mod store;
+pub mod timer;
 #[cfg(feature = "test-panic")]
 pub mod test_panic;
 

@@ -2,9 +2,13 @@
 //! otherwise): one event per fault (invalid record, store or Durable Object failure),
 //! tagged with environment `SENTRY_ENVIRONMENT` (the env name by default) and release
 //! = git sha, posted from `ctx.waitUntil` so the response never waits for it. A failed
-//! post is logged, never retried.
+//! post is logged, never retried. At most
+//! [`redirector_core::sentry::MAX_EVENTS_PER_MINUTE`] events per isolate and minute
+//! (the rest are counted and logged once), and an event's URL has no query string.
 
-use redirector_core::sentry::{auth_header, envelope, parse_dsn, Dsn, Event};
+use std::cell::RefCell;
+
+use redirector_core::sentry::{auth_header, envelope, parse_dsn, Budget, Dsn, Event};
 use redirector_core::Error;
 use wasm_bindgen::JsValue;
 use worker::{console_error, Context, Env, Fetch, Headers, Method, Request, RequestInit};
@@ -26,6 +30,7 @@ pub struct Fault<'a> {
 pub struct Reporter {
     dsn: Dsn,
     environment: String,
+    budget: RefCell<Budget>,
 }
 
 impl Reporter {
@@ -33,11 +38,17 @@ impl Reporter {
     pub fn from_env(env: &Env, env_name: &str) -> Option<Self> {
         let dsn = env.secret("SENTRY_DSN").ok().and_then(|s| parse_dsn(&s.to_string()))?;
         let environment = env.var("SENTRY_ENVIRONMENT").map(|v| v.to_string()).unwrap_or_else(|_| env_name.to_string());
-        Some(Self { dsn, environment })
+        Some(Self { dsn, environment, budget: RefCell::default() })
     }
 
     pub fn report(&self, ctx: &Context, release: &str, fault: Fault<'_>) {
-        report(ctx, &self.dsn, &self.environment, release, fault);
+        let (allowed, dropped) = self.budget.borrow_mut().allow(js_sys::Date::now() as i64);
+        if let Some(n) = dropped {
+            console_error!("sentry: {n} fault events were not sent in the last minute (cap per isolate)");
+        }
+        if allowed {
+            report(ctx, &self.dsn, &self.environment, release, fault);
+        }
     }
 }
 

@@ -35,17 +35,34 @@ pub const KV_CACHE_TTL_SECS: u64 = 60;
 /// How long a bulk across hosts may stay staged before its shards decide alone.
 pub const BULK_DEADLINE_MS: i64 = 30_000;
 
+/// How long a KV read may take before the request answers 503 (a hanging KV must
+/// not hold the client: docs/failures.md). `KV_TIMEOUT_MS` overrides it.
+pub const KV_TIMEOUT_MS: u64 = 3_000;
+/// The same for a call to a Durable Object (`DO_TIMEOUT_MS`).
+pub const DO_TIMEOUT_MS: u64 = 5_000;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub kv_ms: u64,
+    pub object_ms: u64,
+}
+
 pub struct EdgeStore {
     pub kv: KvStore,
     pub route_do: Option<ObjectNamespace>,
     pub pins: Pins,
+    pub timeouts: Timeouts,
 }
 
 
 impl EdgeStore {
     async fn call<A: DeserializeOwned>(&self, object: &str, message: &impl serde::Serialize) -> Result<A, StoreError> {
         let ns = self.route_do.as_ref().ok_or_else(|| StoreError("ROUTE_DO binding is not configured".into()))?;
-        objects::call(ns, object, message).await.map_err(StoreError)
+        let ms = self.timeouts.object_ms;
+        crate::timer::within(ms, objects::call(ns, object, message))
+            .await
+            .map_err(|()| StoreError(format!("{object} did not answer within {ms} ms")))?
+            .map_err(StoreError)
     }
 
     async fn shard<A: DeserializeOwned>(&self, shard: &str, message: &ShardRequest) -> Result<A, StoreError> {
@@ -73,13 +90,19 @@ impl EdgeStore {
 
 impl RouteReads for EdgeStore {
     async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
-        let read = self.kv.get(key).cache_ttl(KV_CACHE_TTL_SECS).text();
+        let ms = self.timeouts.kv_ms;
+        let read = async move {
+            match crate::timer::within(ms, self.kv.get(key).cache_ttl(KV_CACHE_TTL_SECS).text()).await {
+                Ok(read) => read.map_err(|e| StoreError(e.to_string())),
+                Err(()) => Err(StoreError(format!("KV read of {key} did not answer within {ms} ms"))),
+            }
+        };
         if pins == PinCheck::OnMiss {
             // No write in this location lately: KV's value stands; a miss may be a
             // link created a moment ago in another isolate, so it asks the key's pin
             // (not the host's note: a big bulk is seen once the marker is re-read,
             // within a second).
-            return match read.await.map_err(|e| StoreError(e.to_string()))? {
+            return match read.await? {
                 Some(value) => Ok(Some(value)),
                 None => Ok(self.pins.pinned(key).await.flatten()),
             };
@@ -87,7 +110,7 @@ impl RouteReads for EdgeStore {
         let (kv, pinned) = join(read, self.pin_lookup(key)).await;
         match pinned {
             Some(value) => Ok(value),
-            None => kv.map_err(|e| StoreError(e.to_string())),
+            None => kv,
         }
     }
 

@@ -21,6 +21,8 @@ pub enum Outcome {
     UriTooLong,
     InvalidRecord,
     StoreError,
+    /// A miss answered 429: the client probed too many missing paths.
+    RateLimited,
 }
 
 impl Outcome {
@@ -39,6 +41,7 @@ impl Outcome {
             Outcome::UriTooLong => "uri_too_long",
             Outcome::InvalidRecord => "invalid_record",
             Outcome::StoreError => "store_error",
+            Outcome::RateLimited => "rate_limited",
         }
     }
 }

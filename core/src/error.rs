@@ -24,6 +24,8 @@ impl std::error::Error for StoreError {}
 
 /// Seconds a client should wait before retrying after a store failure.
 pub const RETRY_AFTER_SECS: u32 = 5;
+/// Seconds a client that missed too often should wait (the limiter's period).
+pub const RATE_LIMIT_RETRY_AFTER_SECS: u32 = 60;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
@@ -50,6 +52,8 @@ pub enum Error {
     RequestTimeout,
     /// A record breaks ROUTES.md: never redirected to; reported as a fault.
     InvalidRecord { key: String, error: RecordError },
+    /// This client missed too often lately (probing for links): 429, `Retry-After`.
+    RateLimited,
 }
 
 impl fmt::Display for Error {
@@ -66,6 +70,7 @@ impl fmt::Display for Error {
             Error::PayloadTooLarge => f.write_str("request body too large"),
             Error::RequestTimeout => f.write_str("request body not received in time"),
             Error::InvalidRecord { key, error } => write!(f, "invalid route record at {key:?}: {error}"),
+            Error::RateLimited => f.write_str("too many misses from this client"),
         }
     }
 }
@@ -85,6 +90,7 @@ impl Error {
             Error::UriTooLong => Outcome::UriTooLong,
             Error::StoreUnavailable(_) | Error::StrongUnavailable { .. } => Outcome::StoreError,
             Error::InvalidRecord { .. } => Outcome::InvalidRecord,
+            Error::RateLimited => Outcome::RateLimited,
         }
     }
 
@@ -112,6 +118,7 @@ impl Error {
             Error::InvalidInput { .. } => (400, "Bad Request\n"),
             Error::PayloadTooLarge => (413, "Payload Too Large\n"),
             Error::RequestTimeout => (408, "Request Timeout: the body did not arrive in time\n"),
+            Error::RateLimited => (429, "Too Many Requests: too many unknown links from this client\n"),
         };
         let mut reply = Reply::text(status, body).header("cache-control", "no-store");
         match self {
@@ -120,6 +127,7 @@ impl Error {
             Error::StoreUnavailable(_) | Error::StrongUnavailable { .. } => {
                 reply = reply.header("retry-after", RETRY_AFTER_SECS.to_string())
             }
+            Error::RateLimited => reply = reply.header("retry-after", RATE_LIMIT_RETRY_AFTER_SECS.to_string()),
             _ => {}
         }
         reply

@@ -202,6 +202,17 @@ fn explain_allowed(access: ExplainAccess<'_>, authorization: Option<&str>) -> bo
     }
 }
 
+/// A miss, answered instead as 429 because the client probed too many missing paths
+/// (the worker's limiter decides: `MISS_LIMIT_<ENV>`). Anything else is returned as
+/// it was: the limiter never touches a redirect.
+pub fn rate_limited(handled: Handled) -> Handled {
+    if handled.click.outcome != Outcome::Miss {
+        return handled;
+    }
+    let head = handled.click.method.eq_ignore_ascii_case("HEAD");
+    failed(Error::RateLimited, handled.click, head)
+}
+
 fn failed(error: Error, mut click: Click, head: bool) -> Handled {
     let reply = error.reply();
     let reply = if head { reply.without_body() } else { reply };
@@ -230,6 +241,22 @@ fn health(dep: &Deployment<'_>) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_miss_becomes_429() {
+        use crate::click::Outcome;
+        let click = |outcome| Click {
+            route_id: String::new(), host: "h".into(), path: "/p".into(), target: String::new(), status: 404, outcome,
+            country: String::new(), colo: String::new(), referer_host: String::new(), ua_class: "desktop", env: "t".into(),
+            release: "r".into(), method: "GET".into(), latency_ms: 0.0, variant: String::new(), audience: "person",
+        };
+        let miss = rate_limited(failed(Error::NotFound, click(Outcome::Miss), false));
+        assert_eq!((miss.reply.status, miss.click.outcome, miss.reply.get("retry-after")), (429, Outcome::RateLimited, Some("60")));
+        assert_eq!(miss.reply.get("cache-control"), Some("no-store"));
+        assert!(miss.fault.is_none(), "a limited client is not a fault of ours");
+        let redirect = Handled { reply: Reply::redirect(302, "https://e.com/", Default::default()), click: click(Outcome::Redirect), fault: None };
+        assert_eq!(rate_limited(redirect).reply.status, 302);
+    }
 
     #[test]
     fn explain_access() {

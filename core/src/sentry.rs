@@ -85,8 +85,52 @@ pub fn envelope(dsn: &Dsn, e: &Event<'_>) -> String {
     format!("{header}\n{}\n{event}\n", json!({ "type": "event" }))
 }
 
+/// Most fault events one isolate sends per minute: one broken route under load must
+/// not send thousands of events (the rest are counted and logged).
+pub const MAX_EVENTS_PER_MINUTE: u32 = 10;
+
+/// A per-isolate allowance of Sentry events: [`MAX_EVENTS_PER_MINUTE`] per minute.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Budget {
+    window_start_ms: i64,
+    sent: u32,
+    dropped: u32,
+}
+
+impl Budget {
+    /// Whether an event may be sent at `now_ms`; when a new minute starts, the number
+    /// dropped in the last one (to log) comes back with it.
+    pub fn allow(&mut self, now_ms: i64) -> (bool, Option<u32>) {
+        let mut dropped_before = None;
+        if now_ms - self.window_start_ms >= 60_000 || now_ms < self.window_start_ms {
+            dropped_before = (self.dropped > 0).then_some(self.dropped);
+            *self = Budget { window_start_ms: now_ms, sent: 0, dropped: 0 };
+        }
+        if self.sent < MAX_EVENTS_PER_MINUTE {
+            self.sent += 1;
+            (true, dropped_before)
+        } else {
+            self.dropped += 1;
+            (false, dropped_before)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{Budget, MAX_EVENTS_PER_MINUTE};
+
+    /// Bug: every fault sent an event, so one broken route under load would send
+    /// thousands.
+    #[test]
+    fn regression_events_are_capped_per_isolate_and_minute() {
+        let mut b = Budget::default();
+        let sent = (0..1000).filter(|i| b.allow(1_000_000 + i).0).count();
+        assert_eq!(sent, MAX_EVENTS_PER_MINUTE as usize);
+        assert_eq!(b.allow(1_060_000), (true, Some(1000 - MAX_EVENTS_PER_MINUTE)), "next minute: sends again, says how many were dropped");
+        assert_eq!(b.allow(1_060_001), (true, None));
+    }
+
     use super::*;
 
     #[test]

@@ -163,7 +163,28 @@ export default function () {
   return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
 }`;
 
-function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, failDo = false, laggy = false, counted = false, flaky = null, vars = {} } = {}) {
+// A KV that never answers: get() returns a promise that never settles.
+const hangingKv = `
+export default function () {
+  const never = () => new Promise(() => {});
+  return { get: never, getWithMetadata: never, put: never, list: never, delete: never };
+}`;
+
+// A Durable Object namespace whose objects never answer (unreachable).
+const hangingDurableObjects = `
+class DurableObjectNamespace {
+  idFromName(name) { return { name, toString: () => name }; }
+  get() { return { fetch: () => new Promise(() => {}) }; }
+}
+export default function () { return new DurableObjectNamespace(); }`;
+
+// A rate-limiting binding that fails (the worker must fail open).
+const failingLimiter = `
+export default function () {
+  return { limit: async () => { throw new Error("injected rate limiter failure"); } };
+}`;
+
+function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, failDo = false, hangKv = false, hangDo = false, laggy = false, counted = false, flaky = null, missLimit = null, failLimiter = false, vars = {} } = {}) {
   const E = env.toUpperCase();
   const worker = {
     name,
@@ -180,12 +201,16 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
         : { scriptName: "click-capture", bindings: { SOURCE: env } },
     },
   };
-  if (kv && !failKv && !laggy && !counted && !flaky) worker.kvNamespaces = [`ROUTES_KV_${E}`];
+  if (kv && !failKv && !hangKv && !laggy && !counted && !flaky) worker.kvNamespaces = [`ROUTES_KV_${E}`];
+  if (hangKv) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "hanging-kv" };
+  if (missLimit) worker.ratelimits = { [`MISS_LIMIT_${E}`]: { simple: { limit: missLimit, period: 60 } } };
+  if (failLimiter) worker.wrappedBindings[`MISS_LIMIT_${E}`] = { scriptName: "failing-limiter" };
   if (flaky) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "flaky-kv", bindings: { FAIL_WRITES: flaky } };
   if (counted) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "counting-kv" };
   if (failKv) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "failing-kv" };
   if (laggy) worker.wrappedBindings[`ROUTES_KV_${E}`] = { scriptName: "laggy-kv", bindings: { LAG_MS: String(LAG_MS) } };
-  if (durable && !failDo) worker.durableObjects = { [`ROUTE_DO_${E}`]: { className: "RouteDo", useSQLite: true } };
+  if (durable && !failDo && !hangDo) worker.durableObjects = { [`ROUTE_DO_${E}`]: { className: "RouteDo", useSQLite: true } };
+  if (hangDo) worker.wrappedBindings[`ROUTE_DO_${E}`] = { scriptName: "hanging-do" };
   if (failDo) worker.wrappedBindings[`ROUTE_DO_${E}`] = { scriptName: "failing-do" };
   return worker;
 }
@@ -238,6 +263,13 @@ export async function start({ sentryDsn } = {}) {
         vars: { EXPLAIN: "token", EXPLAIN_TOKEN: EDGE_EXPLAIN_TOKEN, RULES_CACHE_TTL_MS: "1000" },
       }),
       redirectorWorker("redirector-aefail", "aefail", { routes: ["*aefail.test/*"], failClicks: true }),
+      redirectorWorker("redirector-kvhang", "kvhang", { routes: ["*kvhang.test/*"], hangKv: true, vars: { KV_TIMEOUT_MS: "300", ...sentry } }),
+      { name: "hanging-kv", modules: true, script: hangingKv },
+      redirectorWorker("redirector-dohang", "dohang", { routes: ["*dohang.test/*"], hangDo: true, vars: { DO_TIMEOUT_MS: "300" } }),
+      { name: "hanging-do", modules: true, script: hangingDurableObjects },
+      redirectorWorker("redirector-abuse", "abuse", { routes: ["*abuse.test/*"], missLimit: 5 }),
+      redirectorWorker("redirector-abusefail", "abusefail", { routes: ["*abusefail.test/*"], failLimiter: true }),
+      { name: "failing-limiter", modules: true, script: failingLimiter },
       { name: "click-capture", modules: true, script: clickCapture },
       { name: "failing-clicks", modules: true, script: failingClicks },
       { name: "failing-kv", modules: true, script: failingKv },
@@ -248,6 +280,9 @@ export async function start({ sentryDsn } = {}) {
   const aefailKv = await mf.getKVNamespace("ROUTES_KV_AEFAIL", "redirector-aefail");
   const edgeKv = await mf.getKVNamespace("ROUTES_KV_EDGE", "redirector-edge");
   const dofailKv = await mf.getKVNamespace("ROUTES_KV_DOFAIL", "redirector-dofail");
+  const dohangKv = await mf.getKVNamespace("ROUTES_KV_DOHANG", "redirector-dohang");
+  const abuseKv = await mf.getKVNamespace("ROUTES_KV_ABUSE", "redirector-abuse");
+  const abusefailKv = await mf.getKVNamespace("ROUTES_KV_ABUSEFAIL", "redirector-abusefail");
   // What a reader of the laggy KV would see "now" is computed by the wrapper; the test
   // seeds the inner namespace directly, visible at once.
   const laggyInner = await mf.getKVNamespace("INNER", "laggy-kv");
@@ -270,6 +305,9 @@ export async function start({ sentryDsn } = {}) {
     aefailKv,
     edgeKv,
     dofailKv,
+    dohangKv,
+    abuseKv,
+    abusefailKv,
     countedKv: await mf.getKVNamespace("COUNTED", "counting-kv"),
     /** KV reads made through the counting worker (*.count.test) so far. */
     kvReads,

@@ -93,3 +93,17 @@ test("no fault, no event; no DSN, no event", async () => {
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(envelopes.length, before + 1, "exactly one envelope: none for the redirect or the DSN-less worker");
 });
+
+test("regression: one broken route under load sends at most 10 events a minute per isolate, never the query string", async () => {
+  await new Promise((r) => setTimeout(r, 100));
+  const before = envelopes.length;
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => h.fetch(`https://go.example.com/broken?email=someone%40example.com&i=${i}`)));
+  assert.ok(answers.every((r) => r.status === 500), "every request still answered");
+  await new Promise((r) => setTimeout(r, 1000));
+  const sent = envelopes.slice(before);
+  assert.ok(sent.length <= 10, `${sent.length} events for 40 faults`);
+  for (const e of sent) {
+    const text = JSON.stringify(e.lines);
+    assert.doesNotMatch(text, /email|someone|i=\d/, "no query string or personal data in the event");
+  }
+});
