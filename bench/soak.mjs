@@ -1,0 +1,139 @@
+// Soak run (scripts/soak): mixed traffic on the built worker in workerd for N minutes,
+// sampling workerd's memory and the error and latency figures each minute.
+// Traffic, per second (SOAK_RATE, default 200 requests): exact hits, misses, rules,
+// conditions (country, language, device), canaries (new clients and returning ones),
+// strong-link clicks, and admin writes (one a second). An error is any answer other
+// than the one the request should get (every 5xx is one).
+import { Miniflare } from "miniflare";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Pool } from "undici";
+import { common, ROOT } from "./workers.mjs";
+
+const MINUTES = Number(process.argv[2] ?? process.env.SOAK_MINUTES ?? 10);
+const RATE = Number(process.env.SOAK_RATE ?? 200);
+const TOKEN = "test-soak-admin";
+
+const mf = new Miniflare({
+  host: "127.0.0.1",
+  port: 0,
+  kvPersist: false,
+  durableObjectsPersist: false,
+  workers: [
+    {
+      ...common,
+      name: "soak",
+      scriptPath: "src/entry.mjs",
+      bindings: { ENVIRONMENT: "soak", ADMIN_TOKEN: TOKEN },
+      kvNamespaces: { ROUTES_KV_SOAK: "soak" },
+      durableObjects: { ROUTE_DO_SOAK: { className: "RouteDo", useSQLite: true } },
+      ratelimits: { MISS_LIMIT_SOAK: { simple: { limit: 1_000_000, period: 60 } } },
+      wrappedBindings: { CLICKS_SOAK: "discard-clicks" },
+      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    },
+    { name: "discard-clicks", modules: true, script: "export default function () { return { writeDataPoint() {} }; }" },
+  ],
+});
+await mf.ready;
+const url = await mf.unsafeGetDirectURL("soak");
+const kv = await mf.getKVNamespace("ROUTES_KV_SOAK", "soak");
+for (let i = 0; i < 1000; i++) await kv.put(`soak.test/l/${i}`, JSON.stringify({ to: `https://shop.example.com/item/${i}` }));
+await kv.put("rules:soak.test", JSON.stringify([{ from: "/p/:id/*", to: "https://shop.example.com/product/:id?rest=:splat" }]));
+await kv.put("soak.test/geo", JSON.stringify({ to: "https://shop.example.com/", when: [{ country: ["DE"], to: "https://shop.example.de/" }, { language: ["fr"], to: "https://shop.example.fr/" }, { device: ["ios"], to: "https://apps.example.com/" }] }));
+await kv.put("soak.test/split", JSON.stringify({ to: "https://shop.example.com/a", canary: { to: "https://shop.example.com/b", percent: 30 } }));
+const pool = new Pool(url.origin, { connections: 32, keepAliveTimeout: 60_000 });
+const headers = { host: "soak.test" };
+await pool.request({ path: "/__redirector/admin/route?key=soak.test/strong", method: "PUT", headers: { ...headers, authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ to: "https://shop.example.com/strong", strong: true, max_clicks: 1_000_000_000 }) }).then((r) => r.body.dump());
+
+/** workerd's resident memory (all its processes), in MB. */
+function workerdRssMb() {
+  let kb = 0;
+  for (const pid of execFileSync("pgrep", ["-f", "workerd serve"], { encoding: "utf8" }).trim().split("\n").filter(Boolean)) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+    } catch {}
+  }
+  return kb / 1024;
+}
+
+const pick = (n) => Math.floor(Math.random() * n);
+const UAS = ["Mozilla/5.0 (X11; Linux x86_64) Chrome/131", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148", "Slackbot-LinkExpanding 1.0"];
+const cookies = Array.from({ length: 50 }, (_, i) => `rdr_cid=soak${i}`);
+let writes = 0;
+/** One request of the mix: its path, method, headers and the statuses it may get. */
+function next(i) {
+  const r = i % 20;
+  const ua = UAS[pick(UAS.length)];
+  if (r < 9) return { path: `/l/${pick(1000)}?utm=soak`, expect: [302], headers: { ...headers, "user-agent": ua } };
+  if (r < 11) return { path: `/missing/${pick(1_000_000)}`, expect: [404], headers: { ...headers, "cf-connecting-ip": `10.0.${pick(255)}.${pick(255)}` } };
+  if (r < 13) return { path: `/p/${pick(100)}/a/b`, expect: [302], headers };
+  if (r < 15) return { path: "/geo", expect: [302], headers: { ...headers, "user-agent": ua, "accept-language": ["fr", "de", "en"][pick(3)], "x-redirector-country": "DE" } };
+  if (r < 17) return { path: "/split", expect: [302], headers: pick(2) ? { ...headers, cookie: cookies[pick(50)] } : headers };
+  if (r < 19) return { path: "/strong", expect: [302], headers: { ...headers, "user-agent": ua } };
+  writes++;
+  const key = `soak.test/w/${writes % 200}`;
+  return { path: `/__redirector/admin/route?key=${encodeURIComponent(key)}`, method: "PUT", expect: [200, 202], headers: { ...headers, authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ to: `https://shop.example.com/w/${writes}` }) };
+}
+
+const minutes = [];
+const start = Date.now();
+const rssStart = workerdRssMb();
+let i = 0;
+for (let m = 0; m < MINUTES; m++) {
+  const lat = [];
+  let errors = 0;
+  const examples = [];
+  const pending = [];
+  const t0 = Date.now();
+  const total = RATE * 60;
+  for (let k = 0; k < total; k++) {
+    const due = t0 + (k * 1000) / RATE;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const req = next(i++);
+    pending.push(
+      pool
+        .request({ path: req.path, method: req.method ?? "GET", headers: req.headers, body: req.body })
+        .then(async ({ statusCode, body }) => {
+          await body.dump();
+          lat.push(Date.now() - due);
+          if (!req.expect.includes(statusCode)) {
+            errors++;
+            if (examples.length < 3) examples.push(`${req.method ?? "GET"} ${req.path} -> ${statusCode}`);
+          }
+        })
+        .catch((e) => {
+          errors++;
+          if (examples.length < 3) examples.push(`${req.path}: ${e.message}`);
+        }),
+    );
+  }
+  await Promise.all(pending);
+  lat.sort((a, b) => a - b);
+  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+  const row = { minute: m + 1, requests: lat.length, errors, p50_ms: q(0.5), p99_ms: q(0.99), max_ms: lat.at(-1), rss_mb: Number(workerdRssMb().toFixed(1)), examples };
+  minutes.push(row);
+  console.error(`[soak] minute ${row.minute}: ${row.requests} requests, ${row.errors} errors, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, max ${row.max_ms} ms, workerd ${row.rss_mb} MB${examples.length ? ` (${examples.join("; ")})` : ""}`);
+}
+await pool.close();
+await mf.dispose();
+const rssEnd = minutes.at(-1)?.rss_mb ?? rssStart;
+// Growth is measured from the end of the first minute (caches and the wasm warm by
+// then) to the end; the figure at start is reported too.
+const rssWarm = minutes[0]?.rss_mb ?? rssStart;
+const report = {
+  minutes: MINUTES,
+  rate: RATE,
+  rss_start_mb: Number(rssStart.toFixed(1)),
+  rss_after_first_minute_mb: rssWarm,
+  rss_end_mb: rssEnd,
+  growth_from_first_minute_pct: Number((((rssEnd - rssWarm) / rssWarm) * 100).toFixed(1)),
+  errors: minutes.reduce((a, m) => a + m.errors, 0),
+  per_minute: minutes,
+  seconds: (Date.now() - start) / 1000,
+};
+mkdirSync(path.join(ROOT, "target/soak"), { recursive: true });
+writeFileSync(path.join(ROOT, "target/soak/report.json"), JSON.stringify(report, null, 2));
+console.log(JSON.stringify({ ...report, per_minute: undefined }, null, 2));
+process.exit(report.errors === 0 && report.growth_from_first_minute_pct < 10 ? 0 : 1);
