@@ -26,8 +26,11 @@ use crate::strong::msg::{LinkRequest, ShardRequest, StrongAnswer};
 use crate::variant::{client_cookie, client_id, languages, CLIENT_COOKIE};
 use crate::{handle, Deployment, ExplainAccess};
 
-/// The fuzz targets, by name (`scripts/fuzz TARGET`, `fuzz/corpus/TARGET/`).
-pub const TARGETS: [(&str, fn(&[u8])); 8] = [
+/// One fuzz target: its name (`scripts/fuzz NAME`, `fuzz/corpus/NAME/`) and body.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// The fuzz targets.
+pub const TARGETS: [Target; 8] = [
     ("canon", canon),
     ("record", record),
     ("rules", rules),

@@ -327,22 +327,7 @@ fn remember(cache: &RefCell<IsolateCache>, key: &str, raw: Option<String>, now_m
 /// live, and not because it has yet to start): a plain 302 to the fallback, with
 /// the record's `forward_query` and `id`.
 fn ended_with_fallback(key: &str, record: &LinkRecord, revocable: bool) -> Option<Found> {
-    let to = record.fallback.clone()?;
-    let fallback = LinkRecord {
-        to,
-        status: 302,
-        forward_query: record.forward_query,
-        enabled: true,
-        starts_ms: None,
-        expires_ms: None,
-        window_text: (None, None),
-        when: Vec::new(),
-        canary: None,
-        strong: false,
-        max_clicks: None,
-        id: record.id.clone(),
-        fallback: None,
-    };
+    let fallback = LinkRecord { forward_query: record.forward_query, id: record.id.clone(), ..LinkRecord::plain(record.fallback.clone()?) };
     Some(Found { key: key.to_string(), source: Source::Fallback, record: Rc::new(fallback), revocable, changes_at_ms: None })
 }
 

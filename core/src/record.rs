@@ -72,6 +72,26 @@ pub struct Canary {
 pub const DEVICES: [&str; 6] = ["mobile", "tablet", "desktop", "ios", "android", "bot"];
 
 impl LinkRecord {
+    /// A plain record: `to` with every other field at its default (302, query
+    /// forwarded, live, no conditions): what a bare URL string means.
+    pub fn plain(to: Url) -> Self {
+        LinkRecord {
+            to,
+            status: 302,
+            forward_query: true,
+            enabled: true,
+            starts_ms: None,
+            expires_ms: None,
+            window_text: (None, None),
+            when: Vec::new(),
+            canary: None,
+            strong: false,
+            max_clicks: None,
+            id: None,
+            fallback: None,
+        }
+    }
+
     /// Whether the record counts as present at `now_ms` (enabled, inside `[starts, expires)`).
     pub fn is_live(&self, now_ms: i64) -> bool {
         self.enabled
@@ -170,23 +190,7 @@ pub fn is_plain_url(raw: &str) -> bool {
 /// Validate a record already parsed as JSON (used for rule arrays too).
 pub fn link_from_value(value: Value) -> Result<LinkRecord, RecordError> {
     let raw = match value {
-        Value::String(to) => {
-            return Ok(LinkRecord {
-                to: validate_target("to", &to)?,
-                status: 302,
-                forward_query: true,
-                enabled: true,
-                starts_ms: None,
-                expires_ms: None,
-                window_text: (None, None),
-                when: Vec::new(),
-                canary: None,
-                strong: false,
-                max_clicks: None,
-                id: None,
-                fallback: None,
-            })
-        }
+        Value::String(to) => return Ok(LinkRecord::plain(validate_target("to", &to)?)),
         Value::Object(_) => RawLink::deserialize(value)
             .map_err(|e| RecordError::new("record", e.to_string()))?,
         other => {

@@ -48,7 +48,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::{
-    csv_field, csv_records, export_each, fields, is_header, is_literal_path, rule_from, shadowed_by, split_source, unexpressible, Collector, Draft,
+    csv_field, data_rows, export_each, fields, is_literal_path, rule_from, shadowed_by, split_source, unexpressible, Collector, Draft,
     Exported, Imported,
 };
 use crate::routes::{Entry, Kind};
@@ -58,20 +58,10 @@ const COLUMNS: [&str; 7] = ["source_url", "target_url", "status_code", "preserve
 
 pub(super) fn import(file: &str, text: &str) -> Imported {
     let mut c = Collector::new(file);
-    for (i, rec) in csv_records(text).into_iter().enumerate() {
-        let fields = match rec.fields {
-            Ok(f) => f,
-            Err(e) => {
-                c.skip(rec.line, &rec.raw, e);
-                continue;
-            }
-        };
-        if i == 0 && is_header(&fields) {
-            continue;
-        }
+    for (line, raw, fields) in data_rows(&mut c, text) {
         match row(&fields) {
-            Ok((draft_kind, place, record, notes)) => c.add(Draft { kind: draft_kind, host: place.0, path: place.1, record, lines: vec![(rec.line, rec.raw)], notes }),
-            Err(reason) => c.skip(rec.line, &rec.raw, reason),
+            Ok((draft_kind, place, record, notes)) => c.add(Draft { kind: draft_kind, host: place.0, path: place.1, record, lines: vec![(line, raw.clone())], notes }),
+            Err(reason) => c.skip(line, &raw, reason),
         }
     }
     let mut imported = c.finish();

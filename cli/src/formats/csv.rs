@@ -29,27 +29,17 @@
 
 use serde_json::{Map, Value};
 
-use super::{absolute_target, csv_field, csv_records, export_each, fields, is_header, place, split_source, unexpressible, Collector, Draft, Exported, Imported, Place};
+use super::{absolute_target, csv_field, data_rows, export_each, fields, place, split_source, unexpressible, Collector, Draft, Exported, Imported, Place};
 use crate::routes::{Entry, Kind};
 
 const FORMAT: &str = "plain CSV";
 
 pub(super) fn import(file: &str, text: &str, site: Option<&str>) -> Imported {
     let mut c = Collector::new(file);
-    for (i, rec) in csv_records(text).into_iter().enumerate() {
-        let fields = match rec.fields {
-            Ok(f) => f,
-            Err(e) => {
-                c.skip(rec.line, &rec.raw, e);
-                continue;
-            }
-        };
-        if i == 0 && is_header(&fields) {
-            continue;
-        }
+    for (line, raw, fields) in data_rows(&mut c, text) {
         match row(&fields, site) {
-            Ok((place, record)) => c.add(Draft { kind: Kind::Link, host: place.host, path: place.path, record, lines: vec![(rec.line, rec.raw)], notes: Vec::new() }),
-            Err(reason) => c.skip(rec.line, &rec.raw, reason),
+            Ok((place, record)) => c.add(Draft { kind: Kind::Link, host: place.host, path: place.path, record, lines: vec![(line, raw.clone())], notes: Vec::new() }),
+            Err(reason) => c.skip(line, &raw, reason),
         }
     }
     c.finish()

@@ -268,6 +268,20 @@ pub(crate) fn csv_records(text: &str) -> Vec<CsvRecord> {
 /// Whether a first CSV row is a header (`source,target,...`) rather than a redirect:
 /// its second field cannot be a target (no scheme's `:`, not a path). A row that is
 /// not a header is read (and skipped with a reason if it is no redirect either).
+/// The data rows of a CSV file: `(line, raw text, fields)`, a header row left out
+/// and each unreadable row reported as skipped to `c`.
+pub(crate) fn data_rows(c: &mut Collector, text: &str) -> Vec<(usize, String, Vec<String>)> {
+    let mut rows = Vec::new();
+    for (i, rec) in csv_records(text).into_iter().enumerate() {
+        match rec.fields {
+            Err(e) => c.skip(rec.line, &rec.raw, e),
+            Ok(fields) if i == 0 && is_header(&fields) => {}
+            Ok(fields) => rows.push((rec.line, rec.raw, fields)),
+        }
+    }
+    rows
+}
+
 pub(crate) fn is_header(fields: &[String]) -> bool {
     fields.get(1).is_some_and(|t| !t.contains(':') && !t.starts_with('/'))
 }
@@ -486,7 +500,9 @@ impl<'a> Collector<'a> {
         Ok(entry)
     }
 
-    pub fn finish(self) -> Imported {
+    /// What was imported, and what was not, in line order.
+    pub fn finish(mut self) -> Imported {
+        self.skipped.sort_by_key(|s| s.line);
         Imported { entries: self.entries, skipped: self.skipped }
     }
 }
