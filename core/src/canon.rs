@@ -129,7 +129,13 @@ pub fn canonical_path(raw: &str) -> Result<String, CanonError> {
     if is_plain_path(raw) {
         return Ok(raw.to_string());
     }
-    Ok(rewrite_path(raw))
+    // Percent-encoding can make a path up to three times longer: the limit holds for
+    // the canonical form too, or canonicalising it again would refuse it.
+    let path = rewrite_path(raw);
+    if path.len() > MAX_PATH_BYTES {
+        return Err(CanonError::PathTooLong);
+    }
+    Ok(path)
 }
 
 /// The full path canonicalisation of an absolute path, without the fast path (public
@@ -337,5 +343,19 @@ mod tests {
         assert_eq!(canonical_path("summer"), Err(CanonError::PathNotAbsolute));
         assert_eq!(canonical_path(""), Err(CanonError::PathNotAbsolute));
         assert_eq!(canonical_path(&format!("/{}", "a".repeat(MAX_PATH_BYTES))), Err(CanonError::PathTooLong));
+    }
+
+    /// Bug (found by `scripts/fuzz canon`): a path under the limit whose canonical
+    /// form, percent-encoded, was over it came back Ok, and canonicalising that again
+    /// answered PathTooLong: canonicalisation was not idempotent, and an admin key so
+    /// written could never be reached by a request.
+    #[test]
+    fn regression_a_canonical_path_over_the_limit_is_refused_not_returned() {
+        let raw = format!("/{}", "\u{fffd}".repeat(MAX_PATH_BYTES / 3 - 1));
+        assert!(raw.len() <= MAX_PATH_BYTES);
+        assert_eq!(canonical_path(&raw), Err(CanonError::PathTooLong));
+        let fits = format!("/{}", "\u{e9}".repeat(MAX_PATH_BYTES / 6 - 1));
+        let once = canonical_path(&fits).unwrap();
+        assert_eq!(canonical_path(&once), Ok(once.clone()));
     }
 }
