@@ -6,9 +6,9 @@
 // than the one the request should get (every 5xx is one).
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { Pool } from "undici";
+import { Pool, WebSocket } from "undici";
 import { common, ROOT } from "./workers.mjs";
 
 const MINUTES = Number(process.argv[2] ?? process.env.SOAK_MINUTES ?? 10);
@@ -18,11 +18,24 @@ const TOKEN = "test-soak-admin";
 // which part of the traffic a memory trend comes from.
 const SKIP = new Set((process.env.SOAK_SKIP ?? "").split(",").filter(Boolean));
 
+// The worker's own JS heap, through workerd's inspector (the Durable Objects run in
+// the same isolate), to tell the worker's memory from workerd's and its local
+// storage simulators' (all inside workerd's resident memory).
+const INSPECTOR = 9330 + Math.floor(Math.random() * 500);
+// Local KV, Durable Object and cache storage live on disk (target/soak/state, emptied
+// first), not in workerd's memory: in memory, Miniflare's storage simulators grow
+// with every write and their growth would be read as the worker's (SOAK_IN_MEMORY=1
+// keeps them in memory, to see that).
+const STATE = path.join(ROOT, "target/soak/state");
+rmSync(STATE, { recursive: true, force: true });
+const persist = process.env.SOAK_IN_MEMORY ? false : STATE;
 const mf = new Miniflare({
   host: "127.0.0.1",
   port: 0,
-  kvPersist: false,
-  durableObjectsPersist: false,
+  inspectorPort: INSPECTOR,
+  kvPersist: persist && `${STATE}/kv`,
+  durableObjectsPersist: persist && `${STATE}/do`,
+  cachePersist: persist && `${STATE}/cache`,
   workers: [
     {
       ...common,
@@ -34,6 +47,9 @@ const mf = new Miniflare({
       ratelimits: { MISS_LIMIT_SOAK: { simple: { limit: 1_000_000, period: 60 } } },
       wrappedBindings: { CLICKS_SOAK: "discard-clicks" },
       unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+      // SOAK_NO_CACHE=1: Miniflare's Cache API off (read-your-writes pins become
+      // no-ops), to tell its storage from the worker's own memory.
+      ...(process.env.SOAK_NO_CACHE ? { cache: false } : {}),
     },
     { name: "discard-clicks", modules: true, script: "export default function () { return { writeDataPoint() {} }; }" },
   ],
@@ -47,6 +63,38 @@ await kv.put("soak.test/geo", JSON.stringify({ to: "https://shop.example.com/", 
 await kv.put("soak.test/split", JSON.stringify({ to: "https://shop.example.com/a", canary: { to: "https://shop.example.com/b", percent: 30 } }));
 // Idle connections are dropped by the client well before workerd would close them,
 // so a request is not sent down a connection the server is closing.
+async function heapProbe() {
+  try {
+    const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json`)).json();
+    const target = targets.find((t) => /soak/.test(`${t.title} ${t.url}`)) ?? targets[0];
+    const socket = new WebSocket(target.webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("open", resolve, { once: true });
+      socket.addEventListener("error", reject, { once: true });
+    });
+    let id = 0;
+    const waiting = new Map();
+    socket.addEventListener("message", (e) => {
+      const msg = JSON.parse(e.data);
+      waiting.get(msg.id)?.(msg.result);
+      waiting.delete(msg.id);
+    });
+    const send = (method) => new Promise((resolve) => { waiting.set(++id, resolve); socket.send(JSON.stringify({ id, method })); });
+    return async () => {
+      const h = await send("Runtime.getHeapUsage");
+      return Number(((h?.usedSize ?? 0) / 1048576).toFixed(1));
+    };
+  } catch {
+    return async () => null;
+  }
+}
+const heapMb = await heapProbe();
+/** The worker's wasm linear memory, from its health endpoint. */
+async function wasmMb() {
+  const res = await pool.request({ path: "/__redirector/health", method: "GET", headers });
+  const body = await res.body.json().catch(() => ({}));
+  return Number(((body.memory_bytes ?? 0) / 1048576).toFixed(1));
+}
 const pool = new Pool(url.origin, { connections: 32, keepAliveTimeout: 1_000 });
 const headers = { host: "soak.test" };
 await pool.request({ path: "/__redirector/admin/route?key=soak.test/strong", method: "PUT", headers: { ...headers, authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ to: "https://shop.example.com/strong", strong: true, max_clicks: 1_000_000_000 }) }).then((r) => r.body.dump());
@@ -70,7 +118,8 @@ let writes = 0;
 function next(i) {
   let r = i % 20;
   const kind = r < 9 ? "hit" : r < 11 ? "miss" : r < 13 ? "rule" : r < 15 ? "condition" : r < 17 ? "canary" : r < 19 ? "strong" : "admin";
-  if (SKIP.has(kind)) r = 0;
+  // Admin writes: one in 200 requests (one a second at 200/s), an operator's pace.
+  if (SKIP.has(kind) || (kind === "admin" && i % 200 !== 19)) r = 0;
   const ua = UAS[pick(UAS.length)];
   if (r < 9) return { path: `/l/${pick(1000)}?utm=soak`, expect: [302], headers: { ...headers, "user-agent": ua } };
   if (r < 11) return { path: `/missing/${pick(1_000_000)}`, expect: [404], headers: { ...headers, "cf-connecting-ip": `10.0.${pick(255)}.${pick(255)}` } };
@@ -127,9 +176,9 @@ for (let m = 0; m < MINUTES; m++) {
   await Promise.all(pending);
   lat.sort((a, b) => a - b);
   const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-  const row = { minute: m + 1, requests: lat.length, errors, retries, p50_ms: q(0.5), p99_ms: q(0.99), max_ms: lat.at(-1), rss_mb: Number(workerdRssMb().toFixed(1)), examples };
+  const row = { minute: m + 1, requests: lat.length, errors, retries, p50_ms: q(0.5), p99_ms: q(0.99), max_ms: lat.at(-1), rss_mb: Number(workerdRssMb().toFixed(1)), heap_mb: await heapMb(), wasm_mb: await wasmMb(), examples };
   minutes.push(row);
-  console.error(`[soak] minute ${row.minute}: ${row.requests} requests, ${row.errors} errors, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, max ${row.max_ms} ms, workerd ${row.rss_mb} MB, ${retries} GETs resent on a closed connection${examples.length ? ` (${examples.join("; ")})` : ""}`);
+  console.error(`[soak] minute ${row.minute}: ${row.requests} requests, ${row.errors} errors, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, max ${row.max_ms} ms, workerd ${row.rss_mb} MB (worker JS heap ${row.heap_mb} MB, wasm ${row.wasm_mb} MB), ${retries} GETs resent on a closed connection${examples.length ? ` (${examples.join("; ")})` : ""}`);
 }
 await pool.close();
 await mf.dispose();
@@ -144,6 +193,8 @@ const report = {
   rss_after_first_minute_mb: rssWarm,
   rss_end_mb: rssEnd,
   growth_from_first_minute_pct: Number((((rssEnd - rssWarm) / rssWarm) * 100).toFixed(1)),
+  heap_first_minute_mb: minutes[0]?.heap_mb ?? null,
+  heap_end_mb: minutes.at(-1)?.heap_mb ?? null,
   errors: minutes.reduce((a, m) => a + m.errors, 0),
   per_minute: minutes,
   seconds: (Date.now() - start) / 1000,

@@ -144,6 +144,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
         bindings: &bindings.report,
         explain: settings.explain_access(),
         admin_token: settings.admin_token.as_deref(),
+        memory_bytes: memory_bytes(),
     };
     let mut handled = handle(&url, &facts, isolate.store.as_ref(), &isolate.cache, &deployment).await;
     // A miss may be a client probing for links: past its limit it gets 429 instead.
@@ -171,6 +172,14 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     handled.click.latency_ms = (js_sys::Date::now() as u64).saturating_sub(started) as f64;
     clicks::write(bindings.clicks.as_ref(), &handled.click);
     respond::to_response(handled.reply)
+}
+
+/// The instance's wasm linear memory, in bytes.
+fn memory_bytes() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    return core::arch::wasm32::memory_size(0) as u64 * 65_536;
+    #[cfg(not(target_arch = "wasm32"))]
+    0
 }
 
 /// Scheme, host and path of a URL: what logs and fault reports may carry.

@@ -124,7 +124,7 @@ pub fn record(data: &[u8]) {
     let store = OneKey("go.example.com/x".into(), raw);
     let url = Url::parse("https://go.example.com/x?q=1").expect("constant URL");
     let req = RequestFacts { method: "GET", now_ms: 1_780_000_000_000, random: 7, ..RequestFacts::default() };
-    let dep = Deployment { env: "fuzz", release: "fuzz", bindings: &[], explain: ExplainAccess::Off, admin_token: None };
+    let dep = Deployment { env: "fuzz", release: "fuzz", bindings: &[], explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
     let handled = block_on(handle(&url, &req, Some(&store), &RefCell::new(IsolateCache::default()), &dep));
     match (handled.reply.get("location"), &parsed) {
         (Some(location), Ok(_)) => safe_target(&Url::parse(location).expect("Location is a URL")),

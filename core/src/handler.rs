@@ -45,6 +45,8 @@ pub struct Deployment<'a> {
     pub explain: ExplainAccess<'a>,
     /// The `ADMIN_TOKEN` secret; `None` turns the admin API off.
     pub admin_token: Option<&'a str>,
+    /// This instance's wasm linear memory, in bytes (health: memory over time).
+    pub memory_bytes: u64,
 }
 
 /// The result of handling one request.
@@ -234,6 +236,7 @@ fn health(dep: &Deployment<'_>) -> Reply {
         "env": dep.env,
         "release": dep.release,
         "bindings": bindings,
+        "memory_bytes": dep.memory_bytes,
     });
     Reply::json(if all_present { 200 } else { 503 }, body.to_string()).header("cache-control", "no-store")
 }

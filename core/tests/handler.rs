@@ -168,6 +168,7 @@ fn run_with(store: Option<&FakeStore>, req: &RequestFacts<'_>, url: &str, rules:
         bindings: &bindings,
         explain: ExplainAccess::On,
         admin_token: Some("admin-secret"),
+        memory_bytes: 0,
     };
     block_on(handle(&url, req, store, rules, &dep))
 }
@@ -448,7 +449,7 @@ fn location() -> Location {
 
 fn get_at(store: &Location, cache: &RefCell<IsolateCache>, url: &str, now_ms: i64) -> Handled {
     let bindings = vec![];
-    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
+    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
     let req = RequestFacts { method: "GET", now_ms, ..RequestFacts::default() };
     block_on(handle(&Url::parse(url).unwrap(), &req, Some(store), cache, &dep))
 }
@@ -664,7 +665,7 @@ fn strong_route_without_an_authority_is_503() {
     let store = NoAuthority(routes());
     let url = Url::parse("https://go.example.com/strong").unwrap();
     let bindings = vec![];
-    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
+    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
     let req = RequestFacts { method: "GET", now_ms: NOW, ..RequestFacts::default() };
     let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(IsolateCache::default()), &dep));
     assert_eq!(h.reply.status, 503);
@@ -710,7 +711,7 @@ fn admin_api_is_off_without_a_token() {
     let store = routes();
     let url = Url::parse("https://go.example.com/__redirector/admin/route?key=a.com/x").unwrap();
     let bindings = vec![];
-    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
+    let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
     let req = RequestFacts { method: "GET", authorization: Some("Bearer "), now_ms: NOW, ..RequestFacts::default() };
     let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(IsolateCache::default()), &dep));
     assert_eq!(h.reply.status, 404);
