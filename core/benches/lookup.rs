@@ -111,7 +111,7 @@ fn benches(c: &mut Criterion) {
     let s = store(100_000, 0);
     let cache = RefCell::new(IsolateCache::default());
     let bindings = vec![];
-    let dep = Deployment { env: "bench", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None };
+    let dep = Deployment { env: "bench", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
     let url = Url::parse("https://go.example.com/l/4242?utm_source=bench").unwrap();
     let req = RequestFacts { method: "GET", user_agent: Some("Mozilla/5.0 (Windows NT 10.0)"), now_ms: 0, ..RequestFacts::default() };
     block_on(handle(&url, &req, Some(&s), &cache, &dep));
