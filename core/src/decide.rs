@@ -56,7 +56,9 @@ pub struct Decision {
 /// counted or stored, and the steps are recorded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
-    Redirect,
+    /// `counts`: whether this request spends a strong link's click (people do;
+    /// previews, bots and HEAD only ask, see [`crate::ua::audience`]).
+    Redirect { counts: bool },
     Explain,
 }
 
@@ -73,8 +75,8 @@ pub async fn decide<S: RouteReads + WriteView + StrongLinks>(
     let mut steps = Vec::new();
     let (mode, trace) = match purpose {
         // Only people spend a strong link's clicks; previews, bots and HEAD peek.
-        Purpose::Redirect if ua::audience(req.method, req.user_agent) == ua::Audience::Person => (StrongMode::Click, None),
-        Purpose::Redirect => (StrongMode::Peek, None),
+        Purpose::Redirect { counts: true } => (StrongMode::Click, None),
+        Purpose::Redirect { counts: false } => (StrongMode::Peek, None),
         Purpose::Explain => (StrongMode::Peek, Some(&mut steps)),
     };
     let result = match lookup(store, cache, host, path, req.now_ms, mode, trace).await {

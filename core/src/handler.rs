@@ -86,6 +86,8 @@ pub async fn handle<S: Stores>(
     rules: &RefCell<IsolateCache>,
     dep: &Deployment<'_>,
 ) -> Handled {
+    // Who asked: reported in the click, and only people spend a strong link's clicks.
+    let audience = ua::audience(req.method, req.user_agent);
     let mut click = Click {
         route_id: String::new(),
         host: url.host_str().unwrap_or("").to_owned(),
@@ -102,7 +104,7 @@ pub async fn handle<S: Stores>(
         method: req.method.to_owned(),
         latency_ms: 0.0,
         variant: String::new(),
-        audience: ua::audience(req.method, req.user_agent).as_str(),
+        audience: audience.as_str(),
     };
     if url.path().starts_with(ADMIN_PREFIX) {
         return admin(url, req, store, rules, dep, click).await;
@@ -140,7 +142,8 @@ pub async fn handle<S: Stores>(
         let Some(store) = store else {
             return failed(missing_store(), click, head);
         };
-        let decision = decide(url, &click.host, &click.path, req, store, rules, Purpose::Redirect).await;
+        let counts = audience == ua::Audience::Person;
+        let decision = decide(url, &click.host, &click.path, req, store, rules, Purpose::Redirect { counts }).await;
         match decision.result {
             Ok(redirect) => {
                 click.route_id = redirect.route_id.clone();
