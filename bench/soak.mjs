@@ -63,6 +63,8 @@ await kv.put("soak.test/geo", JSON.stringify({ to: "https://shop.example.com/", 
 await kv.put("soak.test/split", JSON.stringify({ to: "https://shop.example.com/a", canary: { to: "https://shop.example.com/b", percent: 30 } }));
 // Idle connections are dropped by the client well before workerd would close them,
 // so a request is not sent down a connection the server is closing.
+/** SOAK_SNAPSHOT=FILE: a heap snapshot of the worker at the end (Chrome DevTools format). */
+let heapSnapshot = async () => {};
 async function heapProbe() {
   try {
     const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json`)).json();
@@ -79,7 +81,17 @@ async function heapProbe() {
       waiting.get(msg.id)?.(msg.result);
       waiting.delete(msg.id);
     });
-    const send = (method) => new Promise((resolve) => { waiting.set(++id, resolve); socket.send(JSON.stringify({ id, method })); });
+    const send = (method, params = {}) => new Promise((resolve) => { waiting.set(++id, resolve); socket.send(JSON.stringify({ id, method, params })); });
+    const chunks = [];
+    socket.addEventListener("message", (e) => {
+      const msg = JSON.parse(e.data);
+      if (msg.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(msg.params.chunk);
+    });
+    heapSnapshot = async (file) => {
+      await send("HeapProfiler.enable");
+      await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+      writeFileSync(file, chunks.join(""));
+    };
     return async () => {
       const h = await send("Runtime.getHeapUsage");
       return Number(((h?.usedSize ?? 0) / 1048576).toFixed(1));
@@ -181,6 +193,7 @@ for (let m = 0; m < MINUTES; m++) {
   console.error(`[soak] minute ${row.minute}: ${row.requests} requests, ${row.errors} errors, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, max ${row.max_ms} ms, workerd ${row.rss_mb} MB (worker JS heap ${row.heap_mb} MB, wasm ${row.wasm_mb} MB), ${retries} GETs resent on a closed connection${examples.length ? ` (${examples.join("; ")})` : ""}`);
 }
 await pool.close();
+if (process.env.SOAK_SNAPSHOT) await heapSnapshot(process.env.SOAK_SNAPSHOT);
 await mf.dispose();
 const rssEnd = minutes.at(-1)?.rss_mb ?? rssStart;
 // Growth is measured from the end of the first minute (caches and the wasm warm by
