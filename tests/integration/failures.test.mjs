@@ -61,3 +61,22 @@ test("Analytics Engine throws: the redirect is served, the click is lost (logged
   assert.equal(res.status, 302);
   assert.equal(res.headers.get("location"), "https://example.com/a");
 });
+
+test("regression: a KV read's deadline timer leaked its callbacks (wasm memory grew with every KV read)", async () => {
+  // Every request here reads KV (ROUTE_CACHE_TTL_MS=0), each read raced against a
+  // KV_TIMEOUT_MS timer. The timer used to stay set after the read won; workerd
+  // cancels a request's timers when it ends, so its promise never settled and the
+  // callbacks awaiting it (about 140 bytes of wasm memory a read) were never freed.
+  await h.seed({ "go.example.com/leak": "https://example.com/leak" });
+  const memory = async () => (await (await h.fetch("https://go.example.com/__redirector/health")).json()).memory_bytes;
+  const burst = async (n) => {
+    for (let i = 0; i < n; i += 16) {
+      await Promise.all(Array.from({ length: 16 }, async () => (await h.fetch("https://go.example.com/leak")).arrayBuffer()));
+    }
+  };
+  await burst(1000); // the allocator's and the isolate's steady state first
+  const before = await memory();
+  await burst(8000);
+  const grown = (await memory()) - before;
+  assert.ok(grown < 256 * 1024, `wasm memory grew ${grown} bytes over 8 000 KV reads`);
+});
