@@ -196,16 +196,29 @@ await pool.close();
 if (process.env.SOAK_SNAPSHOT) await heapSnapshot(process.env.SOAK_SNAPSHOT);
 await mf.dispose();
 const rssEnd = minutes.at(-1)?.rss_mb ?? rssStart;
-// Growth is measured from the end of the first minute (caches and the wasm warm by
-// then) to the end; the figure at start is reported too.
-const rssWarm = minutes[0]?.rss_mb ?? rssStart;
+// workerd's resident memory climbs for the first minutes of load whatever the worker
+// does (V8 sizing the heaps of its nine isolates, SQLite page caches, the allocator's
+// arenas) and then levels off: the 2026-11-30 runs level off by minute 6. So growth is
+// judged from the end of a warm-up (SOAK_WARMUP minutes, default half the run) to the
+// end; the figures at start and after the first minute are reported too. The
+// worker's own wasm memory never shrinks, so it is judged from the first minute.
+const WARMUP = Math.min(MINUTES - 1, Number(process.env.SOAK_WARMUP ?? Math.floor(MINUTES / 2)));
+const rssWarm = minutes[Math.max(0, WARMUP - 1)]?.rss_mb ?? rssStart;
+const pct = (from, to) => Number((((to - from) / from) * 100).toFixed(1));
+const wasmFirst = minutes[0]?.wasm_mb ?? 0;
+const wasmEnd = minutes.at(-1)?.wasm_mb ?? 0;
 const report = {
   minutes: MINUTES,
   rate: RATE,
+  warmup_minutes: WARMUP,
   rss_start_mb: Number(rssStart.toFixed(1)),
-  rss_after_first_minute_mb: rssWarm,
+  rss_after_first_minute_mb: minutes[0]?.rss_mb ?? rssStart,
+  rss_after_warmup_mb: rssWarm,
   rss_end_mb: rssEnd,
-  growth_from_first_minute_pct: Number((((rssEnd - rssWarm) / rssWarm) * 100).toFixed(1)),
+  growth_after_warmup_pct: pct(rssWarm, rssEnd),
+  wasm_first_minute_mb: wasmFirst,
+  wasm_end_mb: wasmEnd,
+  wasm_growth_pct: wasmFirst ? pct(wasmFirst, wasmEnd) : 0,
   heap_first_minute_mb: minutes[0]?.heap_mb ?? null,
   heap_end_mb: minutes.at(-1)?.heap_mb ?? null,
   errors: minutes.reduce((a, m) => a + m.errors, 0),
@@ -215,4 +228,4 @@ const report = {
 mkdirSync(path.join(ROOT, "target/soak"), { recursive: true });
 writeFileSync(path.join(ROOT, "target/soak/report.json"), JSON.stringify(report, null, 2));
 console.log(JSON.stringify({ ...report, per_minute: undefined }, null, 2));
-process.exit(report.errors === 0 && report.growth_from_first_minute_pct < 10 ? 0 : 1);
+process.exit(report.errors === 0 && report.growth_after_warmup_pct < 10 && report.wasm_growth_pct < 10 ? 0 : 1);

@@ -41,6 +41,23 @@ async fn text_reply_keeps_its_body_and_type() {
     assert_eq!(body(&res).await, "nope\n");
 }
 
+/// Headers cross as one string split on U+001F; a header holding that character is
+/// set the long way, whole.
+#[wasm_bindgen_test]
+fn a_header_holding_the_separator_is_set_whole() {
+    let res = to_response(Reply::empty(204).header("x-a", "1\u{1f}2").header("cache-control", "no-store")).unwrap();
+    assert_eq!(header(&res, "x-a").as_deref(), Some("1\u{1f}2"));
+    assert_eq!(header(&res, "cache-control").as_deref(), Some("no-store"));
+}
+
+#[wasm_bindgen_test]
+fn a_reply_without_headers_has_none() {
+    let res = to_response(Reply::empty(204)).unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(header(&res, "location"), None);
+    assert_eq!(header(&res, "content-type"), None);
+}
+
 fn request_with_cf(cf: Option<&[(&str, &str)]>) -> Request {
     let req = Request::new_with_str("https://go.example.com/x").unwrap();
     if let Some(props) = cf {
@@ -100,6 +117,25 @@ fn click_becomes_a_data_point_in_schema_order() {
     assert_eq!(strings(field("blobs")), click.blobs());
     let doubles: Vec<f64> = field("doubles").iter().map(|v| v.as_f64().unwrap()).collect();
     assert_eq!(doubles, [302.0, 3.0]);
+}
+
+/// The point crosses as one string split on U+001F; a click holding that character
+/// goes as JSON instead, so its fields arrive whole and in place.
+#[wasm_bindgen_test]
+fn a_click_holding_the_separator_is_written_whole() {
+    let points = Array::new();
+    let dataset = Object::new();
+    let write = Function::new_with_args("p", "this.points.push(p)");
+    Reflect::set(&dataset, &"points".into(), &points).unwrap();
+    Reflect::set(&dataset, &"writeDataPoint".into(), &write).unwrap();
+    let dataset: AnalyticsEngineDataset = JsValue::from(dataset).unchecked_into();
+    let mut click = sample_click();
+    click.path = "/a\u{1f}b".into();
+    clicks::write(Some(&dataset), &click);
+    let point = points.get(0);
+    let blobs: Vec<String> = Array::from(&Reflect::get(&point, &"blobs".into()).unwrap()).iter().map(|v| v.as_string().unwrap()).collect();
+    assert_eq!(blobs, click.blobs());
+    assert_eq!(blobs[2], "/a\u{1f}b");
 }
 
 #[wasm_bindgen_test]

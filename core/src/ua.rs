@@ -84,10 +84,10 @@ impl Audience {
 
 /// Who sent a request with this method and `User-Agent` (see the module docs).
 pub fn audience(method: &str, user_agent: Option<&str>) -> Audience {
-    let ua = normalised(user_agent);
-    match ua.as_deref() {
-        Some(ua) if PREVIEW_MARKERS.iter().any(|m| ua.contains(m)) => Audience::Preview,
-        Some(ua) if class_of(ua) == UaClass::Bot => Audience::Bot,
+    let found = normalised(user_agent).map(|ua| Found::in_ua(&ua));
+    match found {
+        Some(f) if f.any(PREVIEW) => Audience::Preview,
+        Some(f) if f.class() == UaClass::Bot => Audience::Bot,
         _ if method.eq_ignore_ascii_case("HEAD") => Audience::Head,
         _ => Audience::Person,
     }
@@ -104,22 +104,109 @@ fn normalised(user_agent: Option<&str>) -> Option<String> {
     Some(ua[..end].to_ascii_lowercase())
 }
 
-fn class_of(ua: &str) -> UaClass {
-    let has = |needle: &str| ua.contains(needle);
-    if BOT_MARKERS.iter().chain(PREVIEW_MARKERS.iter()).any(|m| has(m)) {
-        UaClass::Bot
-    } else if has("ipad") || has("tablet") || has("kindle") || has("silk/") || (has("android") && !has("mobile")) {
-        UaClass::Tablet
-    } else if has("mobi") || has("iphone") || has("ipod") || has("android") || has("windows phone") {
-        UaClass::Mobile
-    } else {
-        UaClass::Desktop
+/// Every substring the classifier tests for, in one table: the bot markers, the
+/// preview markers, then the device words. Bit `i` of a [`Found`] is `MARKERS[i]`.
+const MARKERS: [&str; 41] = {
+    let mut all = [""; 41];
+    let mut i = 0;
+    while i < BOT_MARKERS.len() {
+        all[i] = BOT_MARKERS[i];
+        i += 1;
+    }
+    while i < BOT_MARKERS.len() + PREVIEW_MARKERS.len() {
+        all[i] = PREVIEW_MARKERS[i - BOT_MARKERS.len()];
+        i += 1;
+    }
+    let words = ["ipad", "tablet", "kindle", "silk/", "android", "mobile", "mobi", "iphone", "ipod", "windows phone"];
+    while i < all.len() {
+        all[i] = words[i - BOT_MARKERS.len() - PREVIEW_MARKERS.len()];
+        i += 1;
+    }
+    all
+};
+const fn bit(i: usize) -> u64 {
+    1 << i
+}
+const BOTS: u64 = bit(BOT_MARKERS.len()) - 1;
+const PREVIEW: u64 = (bit(BOT_MARKERS.len() + PREVIEW_MARKERS.len()) - 1) & !BOTS;
+const W: usize = BOT_MARKERS.len() + PREVIEW_MARKERS.len();
+const IPAD: u64 = bit(W + 0);
+const TABLET: u64 = bit(W + 1);
+const KINDLE: u64 = bit(W + 2);
+const SILK: u64 = bit(W + 3);
+const ANDROID: u64 = bit(W + 4);
+const MOBILE: u64 = bit(W + 5);
+const MOBI: u64 = bit(W + 6);
+const IPHONE: u64 = bit(W + 7);
+const IPOD: u64 = bit(W + 8);
+const WINDOWS_PHONE: u64 = bit(W + 9);
+
+/// For each byte, the markers that start with it.
+const BY_FIRST_BYTE: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut i = 0;
+    while i < MARKERS.len() {
+        table[MARKERS[i].as_bytes()[0] as usize] |= bit(i);
+        i += 1;
+    }
+    table
+};
+
+/// Which [`MARKERS`] occur in a (normalised) user agent. Found in one pass over it,
+/// trying at each position only the markers that start with its byte: what used to
+/// be some sixty `str::contains` calls per request, each setting up its own search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Found(u64);
+
+impl Found {
+    fn in_ua(ua: &str) -> Found {
+        let hay = ua.as_bytes();
+        let mut found = 0u64;
+        for start in 0..hay.len() {
+            let mut candidates = BY_FIRST_BYTE[hay[start] as usize] & !found;
+            while candidates != 0 {
+                let i = candidates.trailing_zeros() as usize;
+                candidates &= candidates - 1;
+                if hay[start..].starts_with(MARKERS[i].as_bytes()) {
+                    found |= bit(i);
+                }
+            }
+        }
+        Found(found)
+    }
+
+    fn any(self, mask: u64) -> bool {
+        self.0 & mask != 0
+    }
+
+    fn class(self) -> UaClass {
+        if self.any(BOTS | PREVIEW) {
+            UaClass::Bot
+        } else if self.any(IPAD | TABLET | KINDLE | SILK) || (self.any(ANDROID) && !self.any(MOBILE)) {
+            UaClass::Tablet
+        } else if self.any(MOBI | IPHONE | IPOD | ANDROID | WINDOWS_PHONE) {
+            UaClass::Mobile
+        } else {
+            UaClass::Desktop
+        }
+    }
+
+    fn os(self) -> Os {
+        if self.class() == UaClass::Bot {
+            Os::Other
+        } else if self.any(IPHONE | IPAD | IPOD) {
+            Os::Ios
+        } else if self.any(ANDROID) {
+            Os::Android
+        } else {
+            Os::Other
+        }
     }
 }
 
 /// Classify a `User-Agent` header value.
 pub fn classify(user_agent: Option<&str>) -> UaClass {
-    normalised(user_agent).map_or(UaClass::Unknown, |ua| class_of(&ua))
+    normalised(user_agent).map_or(UaClass::Unknown, |ua| Found::in_ua(&ua).class())
 }
 
 /// Operating system, for `ios`/`android` device conditions.
@@ -150,20 +237,13 @@ impl DeviceTags {
 
 /// Class and OS of a `User-Agent` header (see the module docs).
 pub fn device_tags(user_agent: Option<&str>) -> DeviceTags {
-    let Some(ua) = normalised(user_agent) else {
-        return DeviceTags { class: UaClass::Unknown, os: Os::Other };
-    };
-    let class = class_of(&ua);
-    let os = if class == UaClass::Bot {
-        Os::Other
-    } else if ua.contains("iphone") || ua.contains("ipad") || ua.contains("ipod") {
-        Os::Ios
-    } else if ua.contains("android") {
-        Os::Android
-    } else {
-        Os::Other
-    };
-    DeviceTags { class, os }
+    match normalised(user_agent) {
+        Some(ua) => {
+            let found = Found::in_ua(&ua);
+            DeviceTags { class: found.class(), os: found.os() }
+        }
+        None => DeviceTags { class: UaClass::Unknown, os: Os::Other },
+    }
 }
 
 #[cfg(test)]
@@ -239,5 +319,54 @@ mod tests {
         let ua = format!("{}é{}", "x".repeat(511), "bot".repeat(1000));
         // 'bot' is past the 512-byte window; the cut lands inside 'é' and must not panic.
         assert_eq!(classify(Some(&ua)), UaClass::Desktop);
+    }
+
+    /// The one-pass marker search answers exactly what `str::contains` per marker did.
+    fn by_contains(ua: &str) -> (UaClass, Os, bool) {
+        let has = |n: &str| ua.contains(n);
+        let preview = PREVIEW_MARKERS.iter().any(|m| has(m));
+        let class = if BOT_MARKERS.iter().chain(PREVIEW_MARKERS.iter()).any(|m| has(m)) {
+            UaClass::Bot
+        } else if has("ipad") || has("tablet") || has("kindle") || has("silk/") || (has("android") && !has("mobile")) {
+            UaClass::Tablet
+        } else if has("mobi") || has("iphone") || has("ipod") || has("android") || has("windows phone") {
+            UaClass::Mobile
+        } else {
+            UaClass::Desktop
+        };
+        let os = if class == UaClass::Bot {
+            Os::Other
+        } else if has("iphone") || has("ipad") || has("ipod") {
+            Os::Ios
+        } else if has("android") {
+            Os::Android
+        } else {
+            Os::Other
+        };
+        (class, os, preview)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_search_agrees_with_contains(
+            parts in proptest::collection::vec(proptest::sample::select(MARKERS.to_vec()), 0..4),
+            noise in proptest::collection::vec("[a-z /;()._-]{0,12}", 0..5),
+        ) {
+            let mut ua = String::new();
+            for (i, n) in noise.iter().enumerate() {
+                ua.push_str(n);
+                if let Some(p) = parts.get(i) { ua.push_str(p); }
+            }
+            let found = Found::in_ua(&ua);
+            let (class, os, preview) = by_contains(&ua);
+            proptest::prop_assert_eq!((found.class(), found.os(), found.any(PREVIEW)), (class, os, preview), "{}", ua);
+        }
+    }
+
+    #[test]
+    fn markers_table_is_complete() {
+        assert_eq!(&MARKERS[..BOT_MARKERS.len()], &BOT_MARKERS[..]);
+        assert_eq!(&MARKERS[BOT_MARKERS.len()..W], &PREVIEW_MARKERS[..]);
+        assert!(MARKERS.iter().all(|m| !m.is_empty() && m.bytes().all(|b| !b.is_ascii_uppercase())));
     }
 }
