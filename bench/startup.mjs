@@ -9,6 +9,9 @@ import { common, KV_ID, median, rustWorkers, STATE } from "./workers.mjs";
 const SAMPLES = Number(process.env.BENCH_STARTUP_SAMPLES ?? 5);
 const KINDS = {
   rust: () => rustWorkers("a", "src/entry.mjs"),
+  // Diagnostic: (a) without the Durable Object namespace and the click binding's
+  // worker, to tell Miniflare's cost of starting those services from the worker's.
+  "rust-bare": () => [{ ...rustWorkers("a", "src/entry.mjs")[0], durableObjects: {}, wrappedBindings: {} }],
   "wasm-302": () => [{ ...common, name: "a", scriptPath: "bench/wasm-302/build/index.js", kvNamespaces: { ROUTES: KV_ID } }],
   static: () => [{ ...common, name: "a", scriptPath: "bench/static-302.js" }],
 };
@@ -25,4 +28,5 @@ for (let i = 0; i < SAMPLES; i++) {
 }
 const out = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Number(median(v).toFixed(1))]));
 out.rust_over_smallest_rust = Number((out.rust / out["wasm-302"]).toFixed(2));
+out.rust_bare_over_smallest_rust = Number((out["rust-bare"] / out["wasm-302"]).toFixed(2));
 console.log(JSON.stringify(out));

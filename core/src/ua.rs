@@ -128,9 +128,10 @@ const fn bit(i: usize) -> u64 {
     1 << i
 }
 const BOTS: u64 = bit(BOT_MARKERS.len()) - 1;
-const PREVIEW: u64 = (bit(BOT_MARKERS.len() + PREVIEW_MARKERS.len()) - 1) & !BOTS;
+/// Where the device words start in [`MARKERS`].
 const W: usize = BOT_MARKERS.len() + PREVIEW_MARKERS.len();
-const IPAD: u64 = bit(W + 0);
+const PREVIEW: u64 = (bit(W) - 1) & !BOTS;
+const IPAD: u64 = bit(W);
 const TABLET: u64 = bit(W + 1);
 const KINDLE: u64 = bit(W + 2);
 const SILK: u64 = bit(W + 3);
