@@ -11,44 +11,10 @@
 // out reading `cf` (the end-to-end figures include it).
 // Prints JSON to stdout: microseconds per request, the median of BENCH_LOOP_ROUNDS.
 import { Miniflare } from "miniflare";
-import { mkdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { CF } from "./cf.mjs";
-import { common, median, ROOT, rustWorkers, STATE } from "./workers.mjs";
+import { common, loopWrapper, median, rustWorkers, STATE } from "./workers.mjs";
 
 const N = Number(process.env.BENCH_LOOP_N ?? 20000);
 const ROUNDS = Number(process.env.BENCH_LOOP_ROUNDS ?? 7);
-const GEN = path.join(ROOT, "target/bench/isolate");
-
-// The loop: `target` is the worker's default export (an object with fetch, or a
-// class the runtime would construct per request, as worker-build's stock entry is).
-const loop = (importPath, rust) => `import target from ${JSON.stringify(importPath)};
-${rust ? `export { RouteDo } from ${JSON.stringify(importPath)};` : ""}
-const CF = ${JSON.stringify(CF)};
-const handle = typeof target === "function"
-  ? (req, env, ctx) => new target(ctx, env).fetch(req)
-  : (req, env, ctx) => target.fetch(req, env, ctx);
-export default {
-  async fetch(request, env, ctx) {
-    const u = new URL(request.url);
-    if (u.pathname !== "/__loop") return handle(request, env, ctx);
-    const n = Number(u.searchParams.get("n")), to = u.searchParams.get("url");
-    let ok = 0;
-    for (let i = 0; i < n; i++) {
-      const res = await handle(new Request(to, { cf: CF, headers: { "user-agent": "bench/1.0" } }), env, ctx);
-      if (res.status < 400) ok++;
-    }
-    return new Response(String(ok));
-  },
-};
-`;
-
-function wrapper(name, target, rust) {
-  mkdirSync(GEN, { recursive: true });
-  const file = path.join(GEN, `${name}.mjs`);
-  writeFileSync(file, loop(path.relative(GEN, path.join(ROOT, target)), rust));
-  return path.relative(ROOT, file);
-}
 
 const CASES = [
   { name: "a_repeat_hit", script: "src/entry.mjs", url: "http://127.0.0.1/l/7?utm_source=bench", rust: true },
@@ -57,7 +23,7 @@ const CASES = [
 ];
 
 function workers(c) {
-  const scriptPath = wrapper(c.name, c.script, c.rust);
+  const scriptPath = loopWrapper(c.name, c.script, c.rust);
   return c.rust ? rustWorkers("w", scriptPath) : [{ ...common, name: "w", scriptPath }];
 }
 

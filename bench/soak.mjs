@@ -8,8 +8,8 @@ import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { Pool, WebSocket } from "undici";
-import { common, ROOT } from "./workers.mjs";
+import { Pool } from "undici";
+import { common, inspector, ROOT } from "./workers.mjs";
 
 const MINUTES = Number(process.argv[2] ?? process.env.SOAK_MINUTES ?? 10);
 const RATE = Number(process.env.SOAK_RATE ?? 200);
@@ -67,30 +67,11 @@ await kv.put("soak.test/split", JSON.stringify({ to: "https://shop.example.com/a
 let heapSnapshot = async () => {};
 async function heapProbe() {
   try {
-    const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json`)).json();
-    const target = targets.find((t) => /soak/.test(`${t.title} ${t.url}`)) ?? targets[0];
-    const socket = new WebSocket(target.webSocketDebuggerUrl);
-    await new Promise((resolve, reject) => {
-      socket.addEventListener("open", resolve, { once: true });
-      socket.addEventListener("error", reject, { once: true });
-    });
-    let id = 0;
-    const waiting = new Map();
-    socket.addEventListener("message", (e) => {
-      const msg = JSON.parse(e.data);
-      waiting.get(msg.id)?.(msg.result);
-      waiting.delete(msg.id);
-    });
-    const send = (method, params = {}) => new Promise((resolve) => { waiting.set(++id, resolve); socket.send(JSON.stringify({ id, method, params })); });
-    const chunks = [];
-    socket.addEventListener("message", (e) => {
-      const msg = JSON.parse(e.data);
-      if (msg.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(msg.params.chunk);
-    });
+    const { send, snapshotChunks } = await inspector(INSPECTOR, /soak/);
     heapSnapshot = async (file) => {
       await send("HeapProfiler.enable");
       await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
-      writeFileSync(file, chunks.join(""));
+      writeFileSync(file, snapshotChunks.join(""));
     };
     return async () => {
       const h = await send("Runtime.getHeapUsage");

@@ -9,9 +9,9 @@
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { Pool, WebSocket } from "undici";
+import { Pool } from "undici";
 import { CF, CF_HEADER } from "./cf.mjs";
-import { common, KV_ID, LINKS, rustWorkers, STATE } from "./workers.mjs";
+import { common, inspector, KV_ID, LINKS, rustWorkers, STATE } from "./workers.mjs";
 import { seed } from "./seed.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -37,25 +37,8 @@ try {
   execFileSync("taskset", ["-a", "-p", "2", String(process.pid)], { stdio: "ignore" });
 } catch {}
 
-// The inspector: one target per worker.
-const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json`)).json();
-const target = targets.find((t) => t.title?.includes("a") || t.url?.includes("a")) ?? targets[0];
-const socket = new WebSocket(target.webSocketDebuggerUrl);
-await new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
-let id = 0;
-const waiting = new Map();
-socket.addEventListener("message", (e) => {
-  const msg = JSON.parse(e.data);
-  if (msg.id && waiting.has(msg.id)) {
-    waiting.get(msg.id)(msg.result ?? msg.error);
-    waiting.delete(msg.id);
-  }
-});
-const send = (method, params = {}) => new Promise((resolve) => {
-  id += 1;
-  waiting.set(id, resolve);
-  socket.send(JSON.stringify({ id, method, params }));
-});
+// The inspector: one target per worker; this one's is `core:user:a`.
+const { send } = await inspector(INSPECTOR, /core:user:a\b/);
 
 const pool = new Pool(url.origin, { connections: 256, pipelining: 1 });
 const pick = (n) => Math.floor(Math.random() * n);

@@ -1,6 +1,9 @@
 // What the bench scripts share: paths, the seeded KV namespace, and the Miniflare
 // definitions of the workers under test.
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { WebSocket } from "undici";
+import { CF } from "./cf.mjs";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 /** Local KV state, persisted across runs (seeded once by bench/e2e.mjs). */
@@ -67,3 +70,65 @@ export function workersFor(kind) {
 
 /** The median (the lower middle for an even count). */
 export const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+
+// The in-isolate loop (bench/isolate.mjs, bench/profile-isolate.mjs): a module that
+// serves `/__loop?n=N&url=U` by calling the worker's own default export N times in a
+// row inside the isolate, each request carrying bench/cf.mjs as its `cf`. `target`
+// is an object with fetch, or a class the runtime would construct per request, as
+// worker-build's stock entry is.
+const loopModule = (importPath, rust) => `import target from ${JSON.stringify(importPath)};
+${rust ? `export { RouteDo } from ${JSON.stringify(importPath)};` : ""}
+const CF = ${JSON.stringify(CF)};
+const handle = typeof target === "function"
+  ? (req, env, ctx) => new target(ctx, env).fetch(req)
+  : (req, env, ctx) => target.fetch(req, env, ctx);
+export default {
+  async fetch(request, env, ctx) {
+    const u = new URL(request.url);
+    if (u.pathname !== "/__loop") return handle(request, env, ctx);
+    const n = Number(u.searchParams.get("n")), to = u.searchParams.get("url");
+    let ok = 0;
+    for (let i = 0; i < n; i++) {
+      const res = await handle(new Request(to, { cf: CF, headers: { "user-agent": "bench/1.0" } }), env, ctx);
+      if (res.status < 400) ok++;
+    }
+    return new Response(String(ok));
+  },
+};
+`;
+
+/** Writes the loop module around `script` (a path from ROOT) and returns its path from ROOT. */
+export function loopWrapper(name, script, rust) {
+  const dir = path.join(ROOT, "target/bench/isolate");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.mjs`);
+  writeFileSync(file, loopModule(path.relative(dir, path.join(ROOT, script)), rust));
+  return path.relative(ROOT, file);
+}
+
+/**
+ * A session on workerd's inspector with the first target whose title or URL matches
+ * `pattern`: `send(method, params)` resolves with the result (or the error),
+ * `snapshotChunks` collects the chunks of a heap snapshot. One session per isolate: attaching to several isolates
+ * while under load stalled workerd once (docs/failures.md, "Soak").
+ */
+export async function inspector(port, pattern) {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  const target = targets.find((t) => pattern.test(`${t.title} ${t.url}`)) ?? targets[0];
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve, { once: true });
+    socket.addEventListener("error", reject, { once: true });
+  });
+  let id = 0;
+  const waiting = new Map();
+  const snapshotChunks = [];
+  socket.addEventListener("message", (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.method === "HeapProfiler.addHeapSnapshotChunk") snapshotChunks.push(msg.params.chunk);
+    waiting.get(msg.id)?.(msg.result ?? msg.error);
+    waiting.delete(msg.id);
+  });
+  const send = (method, params = {}) => new Promise((resolve) => { waiting.set(++id, resolve); socket.send(JSON.stringify({ id, method, params })); });
+  return { send, snapshotChunks, close: () => socket.close() };
+}

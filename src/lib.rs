@@ -20,6 +20,7 @@
 //! | [`sentry`] | `SENTRY_DSN` secret | fault events to Sentry, from `ctx.waitUntil` |
 //! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
 //! | [`respond`] | - | turns a core [`redirector_core::reply::Reply`] into a `Response` |
+//! | [`packed`] | - | strings joined by U+001F, to cross into JS in one call (response headers, the click) |
 //! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class: shards (single writer, KV drain, bulks) and strong-link counters |
 //! | [`objects`] | `ROUTE_DO_<ENV>` | one typed call to an object (worker -> object, object -> object), with a deadline |
 //! | [`limits`] | `MISS_LIMIT_<ENV>` | rate limit on clients probing missing paths (fails open) |
@@ -32,6 +33,7 @@ pub mod bindings;
 pub mod clicks;
 pub mod limits;
 pub mod objects;
+pub mod packed;
 pub mod respond;
 pub mod route_do;
 pub mod ryw;

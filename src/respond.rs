@@ -2,7 +2,7 @@
 //!
 //! Built directly as a `web_sys::Response`: the worker crate's `Response` would be
 //! converted into one anyway. The headers cross into JS as one string, names and
-//! values joined by U+001F, and a small JS function builds the `Headers` and the
+//! values joined by U+001F ([`crate::packed`]), and a small JS function builds the `Headers` and the
 //! `Response` from it: one crossing instead of seven (`Headers`, each `set`, the
 //! init object, its status and headers, the `Response`). A reply whose headers
 //! contain U+001F (none should: they are validated URLs and fixed tokens) is built
@@ -14,14 +14,12 @@ use wasm_bindgen::JsValue;
 use worker::web_sys::{Headers, Response, ResponseInit};
 use worker::Result;
 
-const SEP: char = '\u{1f}';
+use crate::packed;
 
 #[wasm_bindgen(inline_js = "export function packed_response(status, packed, body) {
   const h = new Headers();
-  if (packed.length > 0) {
-    const f = packed.split('\\x1f');
-    for (let i = 0; i + 1 < f.length; i += 2) h.set(f[i], f[i + 1]);
-  }
+  const f = packed.split('\\x1f');
+  for (let i = 0; i + 1 < f.length; i += 2) h.set(f[i], f[i + 1]);
   return new Response(body, { status, headers: h });
 }")]
 extern "C" {
@@ -31,7 +29,7 @@ extern "C" {
 
 pub fn to_response(reply: Reply) -> Result<Response> {
     let body = (!reply.body.is_empty()).then_some(reply.body.as_str());
-    if let Some(packed) = packed(&reply) {
+    if let Some(packed) = packed::join(reply.headers.iter().flat_map(|(name, value)| [*name, value.as_str()])) {
         return Ok(packed_response(reply.status, &packed, body)?);
     }
     let headers = Headers::new()?;
@@ -42,21 +40,4 @@ pub fn to_response(reply: Reply) -> Result<Response> {
     init.set_status(reply.status);
     init.set_headers(&headers);
     Ok(Response::new_with_opt_str_and_init(body, &init)?)
-}
-
-/// Header names and values joined by [`SEP`], or `None` when one contains it.
-fn packed(reply: &Reply) -> Option<String> {
-    let mut out = String::with_capacity(128);
-    for (i, (name, value)) in reply.headers.iter().enumerate() {
-        if name.contains(SEP) || value.contains(SEP) {
-            return None;
-        }
-        if i > 0 {
-            out.push(SEP);
-        }
-        out.push_str(name);
-        out.push(SEP);
-        out.push_str(value);
-    }
-    Some(out)
 }

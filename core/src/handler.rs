@@ -87,7 +87,8 @@ pub async fn handle<S: Stores>(
     dep: &Deployment<'_>,
 ) -> Handled {
     // Who asked: reported in the click, and only people spend a strong link's clicks.
-    let audience = ua::audience(req.method, req.user_agent);
+    let agent = ua::UserAgent::parse(req.user_agent);
+    let audience = agent.audience(req.method);
     let mut click = Click {
         route_id: String::new(),
         host: url.host_str().unwrap_or("").to_owned(),
@@ -98,7 +99,7 @@ pub async fn handle<S: Stores>(
         country: req.country.unwrap_or("").to_owned(),
         colo: req.colo.unwrap_or("").to_owned(),
         referer_host: referer_host(req.referer),
-        ua_class: ua::classify(req.user_agent).as_str(),
+        ua_class: agent.class().as_str(),
         env: dep.env.to_owned(),
         release: dep.release.to_owned(),
         method: req.method.to_owned(),

@@ -84,12 +84,41 @@ impl Audience {
 
 /// Who sent a request with this method and `User-Agent` (see the module docs).
 pub fn audience(method: &str, user_agent: Option<&str>) -> Audience {
-    let found = normalised(user_agent).map(|ua| Found::in_ua(&ua));
-    match found {
-        Some(f) if f.any(PREVIEW) => Audience::Preview,
-        Some(f) if f.class() == UaClass::Bot => Audience::Bot,
-        _ if method.eq_ignore_ascii_case("HEAD") => Audience::Head,
-        _ => Audience::Person,
+    UserAgent::parse(user_agent).audience(method)
+}
+
+/// A `User-Agent` header searched once for every marker: the click's class and
+/// audience and the device conditions all ask this, not the header again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserAgent(Option<Found>);
+
+impl UserAgent {
+    pub fn parse(user_agent: Option<&str>) -> UserAgent {
+        UserAgent(normalised(user_agent).map(|ua| Found::in_ua(&ua)))
+    }
+
+    /// Who sent a request with this method (see the module docs).
+    pub fn audience(self, method: &str) -> Audience {
+        match self.0 {
+            Some(f) if f.any(PREVIEW) => Audience::Preview,
+            Some(f) if f.class() == UaClass::Bot => Audience::Bot,
+            _ if method.eq_ignore_ascii_case("HEAD") => Audience::Head,
+            _ => Audience::Person,
+        }
+    }
+
+    pub fn class(self) -> UaClass {
+        self.0.map_or(UaClass::Unknown, Found::class)
+    }
+
+    pub fn device_tags(self) -> DeviceTags {
+        match self.0 {
+            Some(found) => {
+                let class = found.class();
+                DeviceTags { class, os: found.os(class) }
+            }
+            None => DeviceTags { class: UaClass::Unknown, os: Os::Other },
+        }
     }
 }
 
@@ -192,8 +221,9 @@ impl Found {
         }
     }
 
-    fn os(self) -> Os {
-        if self.class() == UaClass::Bot {
+    /// The OS tag, given this client's [`Found::class`].
+    fn os(self, class: UaClass) -> Os {
+        if class == UaClass::Bot {
             Os::Other
         } else if self.any(IPHONE | IPAD | IPOD) {
             Os::Ios
@@ -207,7 +237,7 @@ impl Found {
 
 /// Classify a `User-Agent` header value.
 pub fn classify(user_agent: Option<&str>) -> UaClass {
-    normalised(user_agent).map_or(UaClass::Unknown, |ua| Found::in_ua(&ua).class())
+    UserAgent::parse(user_agent).class()
 }
 
 /// Operating system, for `ios`/`android` device conditions.
@@ -238,13 +268,7 @@ impl DeviceTags {
 
 /// Class and OS of a `User-Agent` header (see the module docs).
 pub fn device_tags(user_agent: Option<&str>) -> DeviceTags {
-    match normalised(user_agent) {
-        Some(ua) => {
-            let found = Found::in_ua(&ua);
-            DeviceTags { class: found.class(), os: found.os() }
-        }
-        None => DeviceTags { class: UaClass::Unknown, os: Os::Other },
-    }
+    UserAgent::parse(user_agent).device_tags()
 }
 
 #[cfg(test)]
@@ -360,7 +384,7 @@ mod tests {
             }
             let found = Found::in_ua(&ua);
             let (class, os, preview) = by_contains(&ua);
-            proptest::prop_assert_eq!((found.class(), found.os(), found.any(PREVIEW)), (class, os, preview), "{}", ua);
+            proptest::prop_assert_eq!((found.class(), found.os(found.class()), found.any(PREVIEW)), (class, os, preview), "{}", ua);
         }
     }
 
