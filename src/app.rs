@@ -8,15 +8,14 @@ use redirector_core::admin::{body_plan, BODY_TIMEOUT_MS};
 use redirector_core::cache::{IsolateCache, LINK_CACHE_TTL_MS, RULE_CACHE_TTL_MS};
 use redirector_core::click::Outcome;
 use redirector_core::handler::rate_limited;
-use redirector_core::{handle, Body, Deployment, ExplainAccess, RequestFacts};
-use url::Url;
-use wasm_bindgen::JsValue;
+use redirector_core::{handle, Body, Deferred, Deployment, ExplainAccess, RequestFacts, RequestUrl};
 use worker::{console_error, web_sys, ByteStream, Context, Env, Result};
 
 use crate::bindings::Bindings;
 use crate::ryw::Pins;
 use crate::limits::MissLimiter;
 use crate::store::{EdgeStore, Timeouts, DO_TIMEOUT_MS, KV_TIMEOUT_MS};
+use crate::incoming::Incoming;
 use crate::{clicks, respond, sentry, RELEASE};
 
 thread_local! {
@@ -61,7 +60,13 @@ impl Isolate {
             kv_ms: ms("KV_TIMEOUT_MS", KV_TIMEOUT_MS as i64) as u64,
             object_ms: ms("DO_TIMEOUT_MS", DO_TIMEOUT_MS as i64) as u64,
         };
-        let store = bindings.kv.clone().map(|kv| EdgeStore { kv, route_do: bindings.route_do.clone(), pins, timeouts });
+        let store = bindings.kv.clone().zip(bindings.kv_object.clone()).map(|(kv, kv_object)| EdgeStore {
+            kv,
+            kv_object,
+            route_do: bindings.route_do.clone(),
+            pins,
+            timeouts,
+        });
         Isolate { bindings, settings, cache: Rc::new(RefCell::new(cache)), store }
     }
 }
@@ -104,12 +109,13 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     let started = js_sys::Date::now() as u64;
     let isolate = Isolate::get(&env);
     let (bindings, settings) = (&isolate.bindings, &isolate.settings);
-    let url = Url::parse(&req.url())?;
-    let method = req.method();
-    let headers = req.headers();
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let (referer, user_agent, accept_language, cookie) =
-        (header("referer"), header("user-agent"), header("accept-language"), header("cookie"));
+    let Incoming { method, url: text, user_agent, referer, country, colo } = Incoming::read(&req);
+    let url = RequestUrl::parse(&text)?;
+    // Other headers are read only where they are used.
+    let headers = OnceCell::new();
+    let header = |name: &str| headers.get_or_init(|| req.headers()).get(name).ok().flatten();
+    // Read only if a record with conditions or a canary (or explain) asks.
+    let (accept_language, cookie) = (|| header("accept-language"), || header("cookie"));
     // Only the reserved paths (admin, explain) use these two; any spelling of such a
     // path that this test misses is refused there for want of a token (fails closed).
     // (A byte-window test: `str::contains` sets up a two-way search, a cost per request.)
@@ -120,18 +126,17 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     crate::test_panic::maybe_panic(&url, isolate.store.as_ref()).await;
     // A body is read only for an authorised admin write, and only so much of it.
     let body = match body_plan(url.path(), &method, settings.admin_token.as_deref(), authorization.as_deref()) {
-        Some(max) => read_body(&req, &headers, max, settings.body_timeout_ms).await,
+        Some(max) => read_body(&req, headers.get_or_init(|| req.headers()), max, settings.body_timeout_ms).await,
         None => Err(Body::NotRead),
     };
-    let [country, colo] = cf_strings(&req, ["country", "colo"]);
     let facts = RequestFacts {
         method: &method,
         country: country.as_deref(),
         colo: colo.as_deref(),
         referer: referer.as_deref(),
         user_agent: user_agent.as_deref(),
-        accept_language: accept_language.as_deref(),
-        cookie: cookie.as_deref(),
+        accept_language: Deferred::Read(&accept_language),
+        cookie: Deferred::Read(&cookie),
         random: random_u64(),
         authorization: authorization.as_deref(),
         explain_country: explain_country.as_deref(),
@@ -156,7 +161,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     if let Some(fault) = &handled.fault {
         // No query string, cookies or client address in logs or Sentry: the path
         // identifies the route, the rest may be personal data.
-        let where_ = without_query(&url);
+        let where_ = url.without_query();
         console_error!("[{}] {} {}: {fault}", bindings.env, method, where_);
         if let Some(reporter) = &settings.sentry {
             let fault = sentry::Fault {
@@ -182,11 +187,6 @@ fn memory_bytes() -> u64 {
     0
 }
 
-/// Scheme, host and path of a URL: what logs and fault reports may carry.
-fn without_query(url: &Url) -> String {
-    format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path())
-}
-
 /// An admin body: refused by `Content-Length` before reading, cut off once it passes
 /// `max` bytes, and abandoned if it has not arrived within `timeout_ms`. The `Err`
 /// side is the [`Body`] that says why there is no text.
@@ -208,14 +208,4 @@ async fn read_body(req: &web_sys::Request, headers: &web_sys::Headers, max: usiz
         String::from_utf8(out).map_err(|_| Body::Unreadable)
     });
     crate::timer::within(timeout_ms, read).await.unwrap_or(Err(Body::TimedOut))
-}
-
-
-/// String properties of `request.cf`, each `None` when absent (locally and in tests
-/// that do not set it). Read once per request, here only: the runtime builds the
-/// whole object on the first access, the costliest single step of a request
-/// (docs/performance.md).
-pub fn cf_strings<const N: usize>(req: &web_sys::Request, names: [&str; N]) -> [Option<String>; N] {
-    let cf = js_sys::Reflect::get(req, &JsValue::from_str("cf")).ok().filter(|cf| cf.is_object());
-    names.map(|name| cf.as_ref().and_then(|cf| js_sys::Reflect::get(cf, &JsValue::from_str(name)).ok()?.as_string()))
 }

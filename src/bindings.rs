@@ -12,6 +12,8 @@ pub const UNSET_ENV: &str = "unset";
 pub struct Bindings {
     pub env: String,
     pub kv: Option<KvStore>,
+    /// The same KV namespace as its JS object, for the read of a first hit ([`crate::kv`]).
+    pub kv_object: Option<wasm_bindgen::JsValue>,
     pub route_do: Option<ObjectNamespace>,
     pub clicks: Option<AnalyticsEngineDataset>,
     /// `(binding name, present)` in a stable order, for the health check.
@@ -38,10 +40,11 @@ impl Bindings {
         let name = env_name(env);
         let [kv_name, do_name, ae_name] = binding_names(&name);
         let kv = present(env, &kv_name).then(|| env.kv(&kv_name).ok()).flatten();
+        let kv_object = kv.as_ref().and_then(|_| js_sys::Reflect::get(env.as_ref(), &kv_name.as_str().into()).ok());
         let route_do = env.durable_object(&do_name).ok();
         let clicks = present(env, &ae_name).then(|| env.analytics_engine(&ae_name).ok()).flatten();
         let report = vec![(kv_name, kv.is_some()), (do_name, route_do.is_some()), (ae_name, clicks.is_some())];
-        Bindings { env: name, kv, route_do, clicks, report }
+        Bindings { env: name, kv, kv_object, route_do, clicks, report }
     }
 }
 

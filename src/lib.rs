@@ -14,8 +14,10 @@
 //!
 //! | module | binding | role |
 //! |---|---|---|
+//! | [`incoming`] | `Request` | the method, URL, two headers and `cf` fields every request needs, read in one call |
 //! | [`bindings`] | `ENVIRONMENT` var | picks `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>`, `CLICKS_<ENV>` |
 //! | [`store`] | `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>` | the core's store seams: KV reads with pins, strong links, admin writes and bulks |
+//! | [`kv`] | `ROUTES_KV_<ENV>` | the KV read of a first hit: one call into JS, raced against its deadline there |
 //! | [`ryw`] | Cache API | read-your-writes pins and the write marker in the location of an admin write |
 //! | [`sentry`] | `SENTRY_DSN` secret | fault events to Sentry, from `ctx.waitUntil` |
 //! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
@@ -31,6 +33,8 @@
 pub mod app;
 pub mod bindings;
 pub mod clicks;
+pub mod incoming;
+pub mod kv;
 pub mod limits;
 pub mod objects;
 pub mod packed;

@@ -26,12 +26,12 @@ use serde_json::Value;
 use worker::kv::KvStore;
 use worker::{console_error, ObjectNamespace};
 
-use crate::{now_ms, objects};
+use crate::{kv, now_ms, objects};
 use crate::ryw::Pins;
 
 /// KV's edge cache lifetime for our reads (KV's minimum is 30 s, its default 60 s).
 /// Longer would save KV reads but slow the spread of changes to other locations.
-pub const KV_CACHE_TTL_SECS: u64 = 60;
+pub const KV_CACHE_TTL_SECS: u32 = 60;
 /// How long a bulk across hosts may stay staged before its shards decide alone.
 pub const BULK_DEADLINE_MS: i64 = 30_000;
 
@@ -49,6 +49,8 @@ pub struct Timeouts {
 
 pub struct EdgeStore {
     pub kv: KvStore,
+    /// `kv` as its JS object: the read of a first hit goes through [`crate::kv`].
+    pub kv_object: wasm_bindgen::JsValue,
     pub route_do: Option<ObjectNamespace>,
     pub pins: Pins,
     pub timeouts: Timeouts,
@@ -92,9 +94,10 @@ impl RouteReads for EdgeStore {
     async fn get(&self, key: &str, pins: PinCheck) -> Result<Option<String>, StoreError> {
         let ms = self.timeouts.kv_ms;
         let read = async move {
-            match crate::timer::within(ms, self.kv.get(key).cache_ttl(KV_CACHE_TTL_SECS).text()).await {
-                Ok(read) => read.map_err(|e| StoreError(e.to_string())),
-                Err(()) => Err(StoreError(format!("KV read of {key} did not answer within {ms} ms"))),
+            match kv::text_within(&self.kv_object, key, KV_CACHE_TTL_SECS, ms).await {
+                kv::Read::Value(value) => Ok(value),
+                kv::Read::Late => Err(StoreError(format!("KV read of {key} did not answer within {ms} ms"))),
+                kv::Read::Failed(e) => Err(StoreError(format!("KV read of {key} failed: {e}"))),
             }
         };
         if pins == PinCheck::OnMiss {

@@ -6,11 +6,11 @@
 
 use redirector_core::ryw::PinCheck;
 use redirector_core::store::RouteReads;
-use url::Url;
+use redirector_core::RequestUrl;
 
 use crate::store::EdgeStore;
 
-pub async fn maybe_panic(url: &Url, store: Option<&EdgeStore>) {
+pub async fn maybe_panic(url: &RequestUrl<'_>, store: Option<&EdgeStore>) {
     match url.path() {
         "/__redirector/test/panic" => panic!("test-panic: synchronous"),
         "/__redirector/test/panic-after-await" => {

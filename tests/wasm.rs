@@ -5,7 +5,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Function, Object, Reflect};
-use redirector::{app::cf_strings, clicks, respond::to_response};
+use redirector::incoming::{cf_strings, Incoming};
+use redirector::{clicks, respond::to_response};
 use redirector_core::click::{Click, Outcome};
 use redirector_core::reply::{CacheFacts, Reply};
 use wasm_bindgen::{JsCast, JsValue};
@@ -76,6 +77,41 @@ fn cf_fields_are_optional() {
     let req = request_with_cf(Some(&[("country", "DE")]));
     assert_eq!(cf_strings(&req, ["country", "colo"]), [Some("DE".to_string()), None]);
     assert_eq!(cf_strings(&request_with_cf(None), ["country"]), [None]);
+}
+
+fn request_with_headers(headers: &[(&str, &str)], cf: Option<&[(&str, &str)]>) -> Request {
+    let req = request_with_cf(cf);
+    for (name, value) in headers {
+        req.headers().set(name, value).unwrap();
+    }
+    req
+}
+
+#[wasm_bindgen_test]
+fn incoming_facts_cross_in_one_string() {
+    let req = request_with_headers(&[("user-agent", "UA/1"), ("referer", "")], Some(&[("country", "DE"), ("colo", "FRA")]));
+    let want = Incoming {
+        method: "GET".into(),
+        url: "https://go.example.com/x".into(),
+        user_agent: Some("UA/1".into()),
+        referer: Some(String::new()),
+        country: Some("DE".into()),
+        colo: Some("FRA".into()),
+    };
+    assert_eq!(Incoming::read(&req), want, "an empty header is present, not absent");
+    let bare = Incoming::read(&request_with_headers(&[], None));
+    assert_eq!((bare.user_agent, bare.referer, bare.country, bare.colo), (None, None, None, None));
+    let odd_cf = Incoming::read(&request_with_cf(Some(&[("colo", "")])));
+    assert_eq!((odd_cf.country, odd_cf.colo), (None, Some(String::new())));
+}
+
+#[wasm_bindgen_test]
+fn a_header_holding_the_separator_is_read_whole() {
+    let req = request_with_headers(&[("user-agent", "a\u{1f}b"), ("referer", "https://r.example/\u{1f}")], Some(&[("country", "DE")]));
+    let facts = Incoming::read(&req);
+    assert_eq!(facts.user_agent.as_deref(), Some("a\u{1f}b"));
+    assert_eq!(facts.referer.as_deref(), Some("https://r.example/\u{1f}"));
+    assert_eq!((facts.method.as_str(), facts.url.as_str(), facts.country.as_deref()), ("GET", "https://go.example.com/x", Some("DE")));
 }
 
 fn sample_click() -> Click {

@@ -66,9 +66,9 @@ fn cache() -> RefCell<IsolateCache> {
 
 /// Where `url` redirects (a GET from a plain client, now), if it does.
 pub fn resolve(store: &Offline, url: &Url, now_ms: i64) -> Option<Url> {
-    let (host, path) = canonical(url).ok()?;
+    let (host, path) = canonical(url.host_str().unwrap_or(""), url.path()).ok()?;
     let req = RequestFacts { method: "GET", now_ms, ..RequestFacts::default() };
-    block_on(decide(url, &host, &path, &req, store, &cache(), Purpose::Explain)).result.ok().map(|r| r.location)
+    block_on(decide(url.query(), &host, &path, &req, store, &cache(), Purpose::Explain)).result.ok().map(|r| r.location)
 }
 
 /// The client a request comes from, for `explain`.
@@ -87,8 +87,8 @@ pub fn explain_json(store: &Offline, url: &str, client: &Client, now_ms: i64) ->
     let req = RequestFacts {
         method: "GET",
         user_agent: client.user_agent.as_deref(),
-        accept_language: client.language.as_deref(),
-        cookie: client.cookie.as_deref(),
+        accept_language: client.language.as_deref().into(),
+        cookie: client.cookie.as_deref().into(),
         explain_country: client.country.as_deref(),
         now_ms,
         ..RequestFacts::default()

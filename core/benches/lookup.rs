@@ -20,8 +20,7 @@ use redirector_core::cache::IsolateCache;
 use redirector_core::lookup::lookup;
 use redirector_core::ryw::PinCheck;
 use redirector_core::store::{Admin, RouteReads, StoreError, StrongLinks, StrongMode, WriteView};
-use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts};
-use url::Url;
+use redirector_core::{handle, Deployment, ExplainAccess, RequestFacts, RequestUrl};
 
 struct MapStore(HashMap<String, String>);
 
@@ -112,7 +111,7 @@ fn benches(c: &mut Criterion) {
     let cache = RefCell::new(IsolateCache::default());
     let bindings = vec![];
     let dep = Deployment { env: "bench", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
-    let url = Url::parse("https://go.example.com/l/4242?utm_source=bench").unwrap();
+    let url = RequestUrl::parse("https://go.example.com/l/4242?utm_source=bench").unwrap();
     let req = RequestFacts { method: "GET", user_agent: Some("Mozilla/5.0 (Windows NT 10.0)"), now_ms: 0, ..RequestFacts::default() };
     block_on(handle(&url, &req, Some(&s), &cache, &dep));
     c.bench_function("handle_warm", |b| {

@@ -64,7 +64,7 @@ pub enum Purpose {
 
 /// Look up, choose the target, substitute and merge the query.
 pub async fn decide<S: RouteReads + WriteView + StrongLinks>(
-    url: &Url,
+    query: Option<&str>,
     host: &str,
     path: &str,
     req: &RequestFacts<'_>,
@@ -80,20 +80,21 @@ pub async fn decide<S: RouteReads + WriteView + StrongLinks>(
         Purpose::Explain => (StrongMode::Peek, Some(&mut steps)),
     };
     let result = match lookup(store, cache, host, path, req.now_ms, mode, trace).await {
-        Ok(Some(found)) => redirect(found, url, req),
+        Ok(Some(found)) => redirect(found, query, req),
         Ok(None) => Err(Error::NotFound),
         Err(e) => Err(e),
     };
     Decision { steps, result }
 }
 
-fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>) -> Result<Redirect, Error> {
+fn redirect(found: Found, query: Option<&str>, req: &RequestFacts<'_>) -> Result<Redirect, Error> {
     let route_id = found.route_id();
     // Only conditions and canaries look at the client; plain records skip the work.
     let varies = !found.record.when.is_empty() || found.record.canary.is_some();
-    let (cid, from_cookie) = if varies { client_id(req.cookie, req.random) } else { (String::new(), true) };
+    let (cookie, accept_language) = if varies { (req.cookie.get(), req.accept_language.get()) } else { (None, None) };
+    let (cid, from_cookie) = if varies { client_id(cookie.as_deref(), req.random) } else { (String::new(), true) };
     let device = if varies { ua::device_tags(req.user_agent) } else { ua::device_tags(None) };
-    let client = ClientFacts { country: req.country, accept_language: req.accept_language, device, client_id: &cid };
+    let client = ClientFacts { country: req.country, accept_language: accept_language.as_deref(), device, client_id: &cid };
     let choice = choose(&found.record, &route_id, &client);
     let mut location = match &found.source {
         Source::Rule { captures, .. } => substitute(choice.to, captures).map_err(|e| match e {
@@ -106,7 +107,7 @@ fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>) -> Result<Redirect,
         Source::Exact | Source::Fallback | Source::HostFallback => choice.to.clone(),
     };
     if found.record.forward_query {
-        merge_query(&mut location, url.query());
+        merge_query(&mut location, query);
     }
     let set_cookie = (found.record.canary.is_some() && !from_cookie).then(|| client_cookie(&cid));
     let (status, variant) = (choice.status, choice.variant);
@@ -119,12 +120,12 @@ fn redirect(found: Found, url: &Url, req: &RequestFacts<'_>) -> Result<Redirect,
     Ok(Redirect { found, route_id, variant, status, location, set_cookie, cache })
 }
 
-/// Canonical host and path of a URL, or the error that answers it.
-pub fn canonical(url: &Url) -> Result<(String, String), Error> {
-    let path = canonical_path(url.path()).map_err(|e| match e {
+/// Canonical host and path of a URL's host and path, or the error that answers it.
+pub fn canonical(host: &str, path: &str) -> Result<(String, String), Error> {
+    let path = canonical_path(path).map_err(|e| match e {
         CanonError::PathTooLong => Error::UriTooLong,
         other => Error::BadRequest(other),
     })?;
-    let host = canonical_host(url.host_str().unwrap_or("")).map_err(Error::BadRequest)?;
+    let host = canonical_host(host).map_err(Error::BadRequest)?;
     Ok((host, path))
 }

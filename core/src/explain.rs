@@ -40,14 +40,14 @@ pub async fn explain<S: RouteReads + WriteView + StrongLinks>(url: &Url, req: &R
     }
     let country = req.explain_country.or(req.country);
     let device = ua::device_tags(req.user_agent);
-    let (_, from_cookie) = client_id(req.cookie, req.random);
+    let (_, from_cookie) = client_id(req.cookie.get().as_deref(), req.random);
     let client = json!({
         "country": country,
-        "languages": languages(req.accept_language),
+        "languages": languages(req.accept_language.get().as_deref()),
         "device": { "class": device.class.as_str(), "os": format!("{:?}", device.os).to_lowercase() },
         "client_id_from": if from_cookie { "cookie" } else { "new random id" },
     });
-    let (host, path) = match canonical(&target) {
+    let (host, path) = match canonical(target.host_str().unwrap_or(""), target.path()) {
         Ok(hp) => hp,
         Err(e) => {
             let reply = e.reply();
@@ -58,7 +58,7 @@ pub async fn explain<S: RouteReads + WriteView + StrongLinks>(url: &Url, req: &R
         }
     };
     let simulated = RequestFacts { country, ..req.clone() };
-    let decision = decide(&target, &host, &path, &simulated, store, rules, Purpose::Explain).await;
+    let decision = decide(target.query(), &host, &path, &simulated, store, rules, Purpose::Explain).await;
     let mut body = json!({
         "url": target.as_str(),
         "host": host,

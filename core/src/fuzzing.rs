@@ -17,7 +17,7 @@ use crate::key::parse_key;
 use crate::pattern::substitute;
 use crate::query::merge_query;
 use crate::record::{parse_link_record, LinkRecord, MAX_TARGET_BYTES};
-use crate::request::{Body, RequestFacts};
+use crate::request::{Body, RequestFacts, RequestUrl};
 use crate::rules::{parse_rules, RuleMatch};
 use crate::ryw::PinCheck;
 use crate::store::{RouteReads, StoreError, StrongLinks, StrongMode, WriteView};
@@ -88,6 +88,13 @@ pub fn canon(data: &[u8]) {
             }
         }
     }
+    // The request URL read in place agrees with url::Url (or both refuse it).
+    let text = format!("https://{host}{path}");
+    match (RequestUrl::parse(&text), Url::parse(&text)) {
+        (Ok(ours), Ok(url)) => assert_eq!((ours.host(), ours.path(), ours.query()), (url.host_str().unwrap_or(""), url.path(), url.query()), "{text:?}"),
+        (Err(_), Err(_)) => {}
+        (ours, theirs) => panic!("{text:?}: RequestUrl {:?}, url::Url {:?}", ours.map(|u| u.path().to_string()), theirs.map(|u| u.path().to_string())),
+    }
 }
 
 /// In-memory KV for driving the whole request flow.
@@ -124,7 +131,7 @@ pub fn record(data: &[u8]) {
         safe_record(r);
     }
     let store = OneKey("go.example.com/x".into(), raw);
-    let url = Url::parse("https://go.example.com/x?q=1").expect("constant URL");
+    let url = RequestUrl::parse("https://go.example.com/x?q=1").expect("constant URL");
     let req = RequestFacts { method: "GET", now_ms: 1_780_000_000_000, random: 7, ..RequestFacts::default() };
     let dep = Deployment { env: "fuzz", release: "fuzz", bindings: &[], explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
     let handled = block_on(handle(&url, &req, Some(&store), &RefCell::new(IsolateCache::default()), &dep));

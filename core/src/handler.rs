@@ -5,17 +5,16 @@
 
 use std::cell::RefCell;
 
-use url::Url;
-
 use crate::admin::{self, AdminOp, ADMIN_PREFIX};
 use crate::auth::bearer_matches;
 use crate::cache::IsolateCache;
+use crate::canon::CanonError;
 use crate::click::{referer_host, Click, Outcome};
 use crate::decide::{canonical, decide, Purpose};
 use crate::error::{Error, StoreError};
 use crate::explain;
 use crate::reply::{Reply, ALLOW};
-use crate::request::RequestFacts;
+use crate::request::{RequestFacts, RequestUrl};
 use crate::store::{Admin, RouteReads, StrongLinks, WriteView};
 use crate::ua;
 
@@ -80,7 +79,7 @@ impl<S: RouteReads + WriteView + StrongLinks + Admin> Stores for S {}
 /// Handle one request. Never panics; every path yields a reply and exactly one click.
 /// `store` is `None` when the KV binding is missing, which answers like a KV failure.
 pub async fn handle<S: Stores>(
-    url: &Url,
+    url: &RequestUrl<'_>,
     req: &RequestFacts<'_>,
     store: Option<&S>,
     rules: &RefCell<IsolateCache>,
@@ -91,7 +90,7 @@ pub async fn handle<S: Stores>(
     let audience = agent.audience(req.method);
     let mut click = Click {
         route_id: String::new(),
-        host: url.host_str().unwrap_or("").to_owned(),
+        host: url.host().to_owned(),
         path: url.path().to_owned(),
         target: String::new(),
         status: 0,
@@ -121,7 +120,7 @@ pub async fn handle<S: Stores>(
         Method::Other => return failed(Error::MethodNotAllowed, click, false),
     };
 
-    let (host, path) = match canonical(url) {
+    let (host, path) = match canonical(url.host(), url.path()) {
         Ok(hp) => hp,
         Err(e) => return failed(e, click, head),
     };
@@ -134,7 +133,10 @@ pub async fn handle<S: Stores>(
     } else if click.path == EXPLAIN_PATH && explain_allowed(dep.explain, req.authorization) {
         click.outcome = Outcome::Explain;
         match store {
-            Some(store) => explain::explain(url, req, store, rules).await,
+            Some(store) => match url.to_url() {
+                Ok(url) => explain::explain(&url, req, store, rules).await,
+                Err(_) => return failed(Error::BadRequest(CanonError::InvalidHost), click, head),
+            },
             None => return failed(missing_store(), click, head),
         }
     } else if click.path.starts_with(RESERVED_PREFIX) {
@@ -144,7 +146,7 @@ pub async fn handle<S: Stores>(
             return failed(missing_store(), click, head);
         };
         let counts = audience == ua::Audience::Person;
-        let decision = decide(url, &click.host, &click.path, req, store, rules, Purpose::Redirect { counts }).await;
+        let decision = decide(url.query(), &click.host, &click.path, req, store, rules, Purpose::Redirect { counts }).await;
         match decision.result {
             Ok(redirect) => {
                 click.route_id = redirect.route_id.clone();
@@ -164,14 +166,17 @@ pub async fn handle<S: Stores>(
 /// The admin API (see [`crate::admin`]). A write also drops this isolate's cached
 /// copies of the keys and notes the write for read-your-writes.
 async fn admin<S: Admin>(
-    url: &Url,
+    url: &RequestUrl<'_>,
     req: &RequestFacts<'_>,
     store: Option<&S>,
     rules: &RefCell<IsolateCache>,
     dep: &Deployment<'_>,
     mut click: Click,
 ) -> Handled {
-    let served = admin::serve(req.method, url, dep.admin_token, req.authorization, req.body, store).await;
+    let served = match url.to_url() {
+        Ok(url) => admin::serve(req.method, &url, dep.admin_token, req.authorization, req.body, store).await,
+        Err(_) => Err(Error::BadRequest(CanonError::InvalidHost)),
+    };
     let (op, reply) = match served {
         Ok(done) => done,
         Err(e) => return failed(e, click, false),

@@ -80,4 +80,4 @@ pub mod variant;
 
 pub use error::Error;
 pub use handler::{handle, Deployment, ExplainAccess, Handled};
-pub use request::{Body, RequestFacts};
+pub use request::{Body, Deferred, RequestFacts, RequestUrl};

@@ -14,7 +14,7 @@ use redirector_core::store::{Admin, AdminRead, RouteReads, StoreError, StrongLin
 use redirector_core::strong::link::LinkState;
 use redirector_core::strong::msg::{KeyWrite, StatusAnswer, StrongAnswer};
 use redirector_core::strong::shard::{drain, MemoryShardStore, Outbound, Shard, INLINE_DRAIN};
-use redirector_core::{handle, Body, Deployment, ExplainAccess, Handled, RequestFacts};
+use redirector_core::{handle, Body, Deferred, Deployment, ExplainAccess, Handled, RequestFacts, RequestUrl};
 use url::Url;
 
 /// The fake store is always ready, so one poll finishes the flow.
@@ -160,7 +160,7 @@ fn run(store: Option<&FakeStore>, method: &str, url: &str) -> Handled {
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131 Safari/537.36";
 
 fn run_with(store: Option<&FakeStore>, req: &RequestFacts<'_>, url: &str, rules: &RefCell<IsolateCache>) -> Handled {
-    let url = Url::parse(url).unwrap();
+    let url = RequestUrl::parse(url).unwrap();
     let bindings = vec![("ROUTES_KV_TEST".to_string(), store.is_some())];
     let dep = Deployment {
         env: "test",
@@ -451,7 +451,7 @@ fn get_at(store: &Location, cache: &RefCell<IsolateCache>, url: &str, now_ms: i6
     let bindings = vec![];
     let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
     let req = RequestFacts { method: "GET", now_ms, ..RequestFacts::default() };
-    block_on(handle(&Url::parse(url).unwrap(), &req, Some(store), cache, &dep))
+    block_on(handle(&RequestUrl::parse(url).unwrap(), &req, Some(store), cache, &dep))
 }
 
 #[test]
@@ -523,7 +523,7 @@ fn canary_answers_set_a_sticky_cookie_and_no_store() {
     assert_eq!(h.reply.get("cache-control"), Some("private, no-store"), "even a 301");
     assert!(h.reply.get("set-cookie").unwrap().starts_with("rdr_cid="));
     assert_eq!(h.click.variant, "canary");
-    let req = RequestFacts { method: "GET", cookie: Some("rdr_cid=abc"), now_ms: NOW, ..RequestFacts::default() };
+    let req = RequestFacts { method: "GET", cookie: Deferred::Text("rdr_cid=abc"), now_ms: NOW, ..RequestFacts::default() };
     let h = run_with(Some(&store), &req, "https://go.example.com/c", &RefCell::new(IsolateCache::default()));
     assert_eq!(h.reply.get("set-cookie"), None, "a client with the cookie keeps it");
 }
@@ -663,7 +663,7 @@ fn strong_route_without_an_authority_is_503() {
     impl StrongLinks for NoAuthority {}
     impl Admin for NoAuthority {}
     let store = NoAuthority(routes());
-    let url = Url::parse("https://go.example.com/strong").unwrap();
+    let url = RequestUrl::parse("https://go.example.com/strong").unwrap();
     let bindings = vec![];
     let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
     let req = RequestFacts { method: "GET", now_ms: NOW, ..RequestFacts::default() };
@@ -672,7 +672,7 @@ fn strong_route_without_an_authority_is_503() {
     assert_eq!(h.reply.get("cache-control"), Some("no-store"));
     assert_eq!(h.reply.get("retry-after"), Some("5"));
     // ordinary links still serve
-    let url = Url::parse("https://go.example.com/summer").unwrap();
+    let url = RequestUrl::parse("https://go.example.com/summer").unwrap();
     let h = block_on(handle(&url, &req, Some(&store), &RefCell::new(IsolateCache::default()), &dep));
     assert_eq!(h.reply.status, 302);
 }
@@ -709,7 +709,7 @@ fn admin_api_auth_validation_and_writes() {
 #[test]
 fn admin_api_is_off_without_a_token() {
     let store = routes();
-    let url = Url::parse("https://go.example.com/__redirector/admin/route?key=a.com/x").unwrap();
+    let url = RequestUrl::parse("https://go.example.com/__redirector/admin/route?key=a.com/x").unwrap();
     let bindings = vec![];
     let dep = Deployment { env: "t", release: "r", bindings: &bindings, explain: ExplainAccess::Off, admin_token: None, memory_bytes: 0 };
     let req = RequestFacts { method: "GET", authorization: Some("Bearer "), now_ms: NOW, ..RequestFacts::default() };
