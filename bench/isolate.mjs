@@ -9,22 +9,48 @@
 // Requests carry bench/cf.mjs as their `cf`. Given as an object to `new Request`,
 // it is not parsed again on access, as an incoming request's is: this measure leaves
 // out reading `cf` (the end-to-end figures include it).
+// BENCH_FIRST_HITS=1 measures first hits instead, each request a KV read: (a) with its
+// isolate cache off, against (b) bench/kv-redirect.js, (d') bench/wasm-302 reading
+// the link from KV first (its `KV_READ` var) and (e) bench/js-same.js. The
+// loop awaits each request, so this is latency in one isolate, KV's time included.
 // Prints JSON to stdout: microseconds per request, the median of BENCH_LOOP_ROUNDS.
 import { Miniflare } from "miniflare";
-import { common, loopWrapper, median, rustWorkers, STATE } from "./workers.mjs";
+import { common, loopWrapper, median, rustWorkers, STATE, workersFor } from "./workers.mjs";
 
 const N = Number(process.env.BENCH_LOOP_N ?? 20000);
 const ROUNDS = Number(process.env.BENCH_LOOP_ROUNDS ?? 7);
 
-const CASES = [
-  { name: "a_repeat_hit", script: "src/entry.mjs", url: "http://127.0.0.1/l/7?utm_source=bench", rust: true },
-  { name: "d_smallest_rust", script: "bench/wasm-302/build/index.js", url: "http://127.0.0.1/l/7" },
-  { name: "c_static_js", script: "bench/static-302.js", url: "http://127.0.0.1/l/7" },
-];
+const FIRST_HITS = process.env.BENCH_FIRST_HITS === "1";
+const LINK = "http://127.0.0.1/l/7?utm_source=bench";
+const CASES = FIRST_HITS
+  ? [
+      { name: "a_first_hit", script: "src/entry.mjs", url: LINK, rust: true },
+      { name: "b_js_kv", script: "bench/kv-redirect.js", url: LINK, kind: "js-kv" },
+      { name: "d_rust_kv_read", script: "bench/wasm-302/build/index.js", url: LINK, kind: "wasm-302-kv" },
+      { name: "e_js_same", script: "bench/js-same.js", url: LINK, kind: "js-same" },
+    ]
+  : [
+      { name: "a_repeat_hit", script: "src/entry.mjs", url: LINK, rust: true },
+      { name: "d_smallest_rust", script: "bench/wasm-302/build/index.js", url: "http://127.0.0.1/l/7" },
+      { name: "c_static_js", script: "bench/static-302.js", url: "http://127.0.0.1/l/7" },
+    ];
+
+// BENCH_OTHER_ENTRY=path/entry.mjs adds (a) as built elsewhere (another commit, built
+// with BUILD_DIR=... scripts/build-worker), measured in the same interleaved rounds.
+if (process.env.BENCH_OTHER_ENTRY) CASES.splice(1, 0, { ...CASES[0], name: `${CASES[0].name}_other`, script: process.env.BENCH_OTHER_ENTRY });
 
 function workers(c) {
   const scriptPath = loopWrapper(c.name, c.script, c.rust);
-  return c.rust ? rustWorkers("w", scriptPath) : [{ ...common, name: "w", scriptPath }];
+  if (c.rust) {
+    const ws = rustWorkers("w", scriptPath);
+    if (FIRST_HITS) ws[0].bindings = { ...ws[0].bindings, ROUTE_CACHE_TTL_MS: "0" };
+    return ws;
+  }
+  if (c.kind) {
+    const [w, ...rest] = workersFor(c.kind);
+    return [{ ...w, name: "w", scriptPath }, ...rest];
+  }
+  return [{ ...common, name: "w", scriptPath }];
 }
 
 const running = [];

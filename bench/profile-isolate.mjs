@@ -4,17 +4,22 @@
 //   worker-build --release --out-dir target/prof-build
 //   sed 's#"\.\./build/index\.js"#"./index.js"#' src/entry.mjs >target/prof-build/entry.mjs
 //   BENCH_LINKS=10000 PROFILE_ENTRY=target/prof-build/entry.mjs node bench/profile-isolate.mjs
-// (PROFILE_URL, BENCH_LOOP_N, PROFILE_TOP.)
+// (PROFILE_URL, BENCH_LOOP_N, PROFILE_TOP; BENCH_FIRST_HITS=1 turns the isolate cache
+// off, so every request of the loop is a first hit that reads KV.)
 import { Miniflare } from "miniflare";
 import path from "node:path";
-import { inspector, loopWrapper, rustWorkers, STATE } from "./workers.mjs";
+import { inspector, loopWrapper, rustWorkers, STATE, workersFor } from "./workers.mjs";
 
 const N = Number(process.env.BENCH_LOOP_N ?? 200000);
-const BUILD = process.env.PROFILE_ENTRY ?? "src/entry.mjs";
+// PROFILE_KIND=js-kv or js-same profiles that JS baseline instead (its script from workersFor).
+const KIND = process.env.PROFILE_KIND;
+const BUILD = process.env.PROFILE_ENTRY ?? (KIND ? workersFor(KIND)[0].scriptPath : "src/entry.mjs");
 const URL_ = process.env.PROFILE_URL ?? "http://127.0.0.1/l/7?utm_source=bench";
-const script = loopWrapper("profile", BUILD, true);
+const script = loopWrapper("profile", BUILD, !KIND);
 const port = 9500 + Math.floor(Math.random() * 400);
-const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, inspectorPort: port, logRequests: false, workers: rustWorkers("w", script) });
+const workers = KIND ? (([w, ...rest]) => [{ ...w, name: "w", scriptPath: script }, ...rest])(workersFor(KIND)) : rustWorkers("w", script);
+if (process.env.BENCH_FIRST_HITS === "1") workers[0].bindings = { ...workers[0].bindings, ROUTE_CACHE_TTL_MS: "0" };
+const mf = new Miniflare({ host: "127.0.0.1", port: 0, kvPersist: STATE, inspectorPort: port, logRequests: false, workers });
 const url = await mf.ready;
 const loop = async (n) => (await fetch(`${url}__loop?n=${n}&url=${encodeURIComponent(URL_)}`)).text();
 await loop(20000);

@@ -44,7 +44,9 @@ export function rustWorkers(name, scriptPath) {
 /**
  * The Miniflare workers for one kind under test: (a) "rust" (BENCH_FIRST_HITS=1: no
  * isolate cache, so every request reads KV), (b) "js-kv", (b') "js-kv-ryw", (c)
- * "static", (d) "wasm-302", (e) "js-same". The first is the one to serve.
+ * "static", (d) "wasm-302", (d') "wasm-302-kv" (the same, reading the link from KV
+ * first: the least a workers-rs worker does for a first hit), (e) "js-same". The first
+ * is the one to serve.
  */
 export function workersFor(kind) {
   if (kind === "rust") {
@@ -58,9 +60,11 @@ export function workersFor(kind) {
     "js-same": "bench/js-same.js",
     static: "bench/static-302.js",
     "wasm-302": "bench/wasm-302/build/index.js",
+    "wasm-302-kv": "bench/wasm-302/build/index.js",
   }[kind];
   if (!script) throw new Error(`unknown worker kind ${kind}`);
   const w = { ...common, name: kind, scriptPath: script, kvNamespaces: { ROUTES: KV_ID } };
+  if (kind === "wasm-302-kv") w.bindings = { KV_READ: "1" };
   if (kind !== "js-same") return [w];
   // (e) writes its click to a binding that discards it, as (a)'s does.
   if (process.env.BENCH_OMIT) w.bindings = { BENCH_OMIT: process.env.BENCH_OMIT };

@@ -26,6 +26,7 @@
 //! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class: shards (single writer, KV drain, bulks) and strong-link counters |
 //! | [`objects`] | `ROUTE_DO_<ENV>` | one typed call to an object (worker -> object, object -> object), with a deadline |
 //! | [`limits`] | `MISS_LIMIT_<ENV>` | rate limit on clients probing missing paths (fails open) |
+//! | [`drive`] | - | drives a request that waits on I/O to its end, polling as each wait ends (no microtask queue) |
 //! | [`timer`] | `setTimeout` | timers and deadlines, so a hanging binding ends the request in time |
 //!
 //! The release (git sha) is baked in at build time by `build.rs`.
@@ -33,6 +34,7 @@
 pub mod app;
 pub mod bindings;
 pub mod clicks;
+pub mod drive;
 pub mod incoming;
 pub mod kv;
 pub mod limits;
@@ -52,7 +54,7 @@ use std::task::{self, Poll, Waker};
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use worker::{console_error, wasm_bindgen_futures, web_sys, Context, Env, Result};
+use worker::{console_error, web_sys, Context, Env, Result};
 
 /// The git sha this build was made from (`REDIRECTOR_RELEASE`, or `git rev-parse HEAD`).
 pub const RELEASE: &str = env!("REDIRECTOR_RELEASE");
@@ -96,9 +98,10 @@ pub fn install_panic_hook() {
 /// from the isolate cache needs no I/O, finishes in that poll, and its `Response` is
 /// returned as is, without a `Promise`, a spawned task or a microtask. A request that
 /// waits on I/O (KV, the Durable Object, the Cache API) is handed on, part-polled, to
-/// wasm-bindgen-futures and answered through a `Promise`. Polling first with a no-op
-/// waker is sound: every future polls again with the real waker (JsFuture stores the
-/// waker of its latest poll), as the `Future` contract requires.
+/// [`drive::promise_of`], which polls it again at once with its real waker and
+/// answers through a `Promise`. Polling first with a no-op waker is sound: every
+/// future keeps the waker of its latest poll (JsFuture, our timers), as the `Future`
+/// contract requires.
 ///
 /// It takes the raw `web_sys::Request`: `worker::Request` would read the method, URL,
 /// headers and `cf` up front on every request, and `app` reads `cf` itself (costly).
@@ -108,7 +111,7 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) 
     match served.as_mut().poll(&mut task::Context::from_waker(Waker::noop())) {
         Poll::Ready(result) => response_or_error(result),
         Poll::Pending => {
-            wasm_bindgen_futures::future_to_promise(async move { Ok(response_or_error(served.await)) }).into()
+            drive::promise_of(async move { response_or_error(served.await) }).into()
         }
     }
 }
