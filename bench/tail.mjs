@@ -82,6 +82,12 @@ function summary(samples, seconds, connections) {
     i = j + 1;
   }
   const errors = samples.filter((s) => s.status !== 302).length;
+  // A worker that answers something else (a 404 for a key it did not find) measures
+  // other work: say so, with the statuses seen.
+  if (errors > samples.length / 100) {
+    const statuses = [...new Set(samples.filter((s) => s.status !== 302).map((s) => s.status))];
+    console.error(`warning: ${errors} of ${samples.length} requests not answered 302 (statuses ${statuses.join(", ")})`);
+  }
   const out = { rps: Math.round(rps), p50_ms: q(0.5), p99_ms: q(0.99), p999_ms: q(0.999), max_ms: lat.at(-1), mean_ms: mean, stalls_per_min: (stalls * 60) / seconds, client_gc_stalls_per_min: (clientStalls * 60) / seconds, errors };
   if (connections) out.little = { connections, throughput_x_mean: (rps * mean) / 1000 };
   return out;

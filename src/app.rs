@@ -113,7 +113,8 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     let url = RequestUrl::parse(&text)?;
     // Other headers are read only where they are used.
     let headers = OnceCell::new();
-    let header = |name: &str| headers.get_or_init(|| req.headers()).get(name).ok().flatten();
+    let all_headers = || headers.get_or_init(|| req.headers());
+    let header = |name: &str| all_headers().get(name).ok().flatten();
     // Read only if a record with conditions or a canary (or explain) asks.
     let (accept_language, cookie) = (|| header("accept-language"), || header("cookie"));
     // Only the reserved paths (admin, explain) use these two; any spelling of such a
@@ -126,7 +127,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     crate::test_panic::maybe_panic(&url, isolate.store.as_ref()).await;
     // A body is read only for an authorised admin write, and only so much of it.
     let body = match body_plan(url.path(), &method, settings.admin_token.as_deref(), authorization.as_deref()) {
-        Some(max) => read_body(&req, headers.get_or_init(|| req.headers()), max, settings.body_timeout_ms).await,
+        Some(max) => read_body(&req, all_headers(), max, settings.body_timeout_ms).await,
         None => Err(Body::NotRead),
     };
     let facts = RequestFacts {

@@ -12,7 +12,7 @@ pub const UNSET_ENV: &str = "unset";
 pub struct Bindings {
     pub env: String,
     pub kv: Option<KvStore>,
-    /// The same KV namespace as its JS object, for the read of a first hit ([`crate::kv`]).
+    /// The same KV namespace as its JS object, for route reads ([`crate::kv`]).
     pub kv_object: Option<wasm_bindgen::JsValue>,
     pub route_do: Option<ObjectNamespace>,
     pub clicks: Option<AnalyticsEngineDataset>,

@@ -9,6 +9,12 @@
 //! that arrives while the future is being polled (a future may wake itself) makes the
 //! poll run once more instead of nesting. With the future done, the task lets go of
 //! it, which ends the cycle between the future and the wakers it gave out.
+//!
+//! Two limits follow from polling inside the wake. A future that wakes itself to
+//! yield is polled again at once, without JS running in between (none here does:
+//! every wait is on a JS promise or timer). And a future shared between requests
+//! would be polled inside another request's callback; none is shared (each request's
+//! state is its own; the isolate's cache is borrowed only between awaits).
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -37,8 +43,10 @@ struct Task {
     woken: Cell<bool>,
 }
 
-// `Wake` asks for Send and Sync; this wasm has one thread (no atomics), so the task
-// is never shared across threads.
+// `Wake` asks for Send and Sync; this wasm has one thread (built without atomics, as
+// the check below makes sure), so the task is never shared across threads.
+#[cfg(target_feature = "atomics")]
+compile_error!("src/drive.rs assumes one thread: its task is not thread-safe");
 unsafe impl Send for Task {}
 unsafe impl Sync for Task {}
 

@@ -14,7 +14,8 @@
 // request takes worker-build's own entry, whose constructor rebuilds the instance and
 // clears it. Every request the dead instance was still serving is answered 503 (not
 // left hanging): a panic before the first await throws here, synchronously; one after
-// an await happens in a microtask, and the hook calls `__redirectorPanicked` below.
+// an await happens in the callback of the promise or timer it waited on, and the hook
+// calls `__redirectorPanicked` below.
 // The other requests waiting on that instance notice it in their own request context
 // (workerd cannot settle one request's promise from another's): each checks, every
 // WATCH_MS while it waits, whether a panic has happened since it began.

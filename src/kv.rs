@@ -1,5 +1,6 @@
-//! The KV read of a first hit, in one call into JS: `get` as text with KV's edge
-//! cache lifetime, raced against its deadline, the timer cleared when the read wins.
+//! A route's KV read (every `RouteReads::get`: a first hit's link, rule arrays,
+//! admin reads) in one call into JS: `get` as text with KV's edge cache lifetime,
+//! raced against its deadline, the timer cleared when the read settles first.
 //!
 //! Through the `worker` crate the same read built its options object with serde
 //! (`cacheTtl`, `type`), awaited the read through one `JsFuture` and the deadline
@@ -11,9 +12,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen(inline_js = "export function kv_text_within(kv, key, ttl, ms) {
+  const read = kv.get(key, { cacheTtl: ttl, type: 'text' });
   let timer;
-  const late = new Promise(resolve => { timer = setTimeout(resolve, ms); });
-  return Promise.race([kv.get(key, { cacheTtl: ttl, type: 'text' }), late]).finally(() => clearTimeout(timer));
+  const late = new Promise((resolve) => { timer = setTimeout(resolve, ms); });
+  return Promise.race([read, late]).finally(() => clearTimeout(timer));
 }")]
 extern "C" {
     #[wasm_bindgen(catch)]

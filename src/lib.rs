@@ -17,7 +17,7 @@
 //! | [`incoming`] | `Request` | the method, URL, two headers and `cf` fields every request needs, read in one call |
 //! | [`bindings`] | `ENVIRONMENT` var | picks `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>`, `CLICKS_<ENV>` |
 //! | [`store`] | `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>` | the core's store seams: KV reads with pins, strong links, admin writes and bulks |
-//! | [`kv`] | `ROUTES_KV_<ENV>` | the KV read of a first hit: one call into JS, raced against its deadline there |
+//! | [`kv`] | `ROUTES_KV_<ENV>` | a route's KV read: one call into JS, raced against its deadline there |
 //! | [`ryw`] | Cache API | read-your-writes pins and the write marker in the location of an admin write |
 //! | [`sentry`] | `SENTRY_DSN` secret | fault events to Sentry, from `ctx.waitUntil` |
 //! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
@@ -72,8 +72,8 @@ pub fn now_ms() -> i64 {
 /// This adds to it, never replaces it: installed on an instance's first request,
 /// after every start function, it calls the previous hook, sets the flag itself
 /// (whatever hook ran before), and tells the entry, which answers the requests still
-/// waiting on this instance (a panic after an `await` happens in a microtask, where no
-/// `try` of the entry's can catch it) with a 503.
+/// waiting on this instance (a panic after an `await` happens in the callback of the
+/// promise or timer it waited on, where no `try` of the entry's can catch it) with a 503.
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -49,7 +49,8 @@ pub struct Timeouts {
 
 pub struct EdgeStore {
     pub kv: KvStore,
-    /// `kv` as its JS object: the read of a first hit goes through [`crate::kv`].
+    /// `kv` as its JS object: route reads (`RouteReads::get`) go through [`crate::kv`];
+    /// listing and its bulk reads still use `kv`.
     pub kv_object: wasm_bindgen::JsValue,
     pub route_do: Option<ObjectNamespace>,
     pub pins: Pins,

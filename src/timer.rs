@@ -1,6 +1,8 @@
 //! Timers for the worker layer: a JS `setTimeout` as a future, and a deadline on any
-//! future, so a binding that hangs (KV, a Durable Object, an admin body) ends the
-//! request within a stated time instead of holding it open (docs/failures.md).
+//! future, so a binding that hangs (a Durable Object, the Cache API, an admin body)
+//! ends the request within a stated time instead of holding it open
+//! (docs/failures.md). Route reads from KV race their deadline in JS instead
+//! ([`crate::kv`]).
 //!
 //! A timer that is no longer wanted is cleared, and its callback freed, when its
 //! future is dropped. It used to be a `Promise` around `setTimeout` awaited through

@@ -5,7 +5,13 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Function, Object, Reflect};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use redirector::drive::promise_of;
 use redirector::incoming::{cf_strings, Incoming};
+use redirector::kv::{text_within, Read};
 use redirector::{clicks, respond::to_response};
 use redirector_core::click::{Click, Outcome};
 use redirector_core::reply::{CacheFacts, Reply};
@@ -181,4 +187,58 @@ fn a_throwing_dataset_does_not_panic() {
     let dataset: AnalyticsEngineDataset = JsValue::from(dataset).unchecked_into();
     let click = sample_click();
     clicks::write(Some(&dataset), &click);
+}
+
+/// A future that wakes itself `n` times while being polled, then gives 42.
+struct WakesItself(u32);
+
+impl Future for WakesItself {
+    type Output = JsValue;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<JsValue> {
+        if self.0 == 0 {
+            return Poll::Ready(JsValue::from(42));
+        }
+        self.0 -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_future_woken_while_it_is_polled_is_polled_again() {
+    assert_eq!(JsFuture::from(promise_of(WakesItself(3))).await.unwrap(), JsValue::from(42));
+}
+
+#[wasm_bindgen_test]
+async fn a_request_is_answered_after_each_of_its_waits() {
+    let first = js_sys::Promise::resolve(&JsValue::from("a"));
+    let answer = promise_of(async move {
+        let a = JsFuture::from(first).await.unwrap().as_string().unwrap();
+        redirector::timer::sleep(1).await;
+        let b = JsFuture::from(js_sys::Promise::resolve(&JsValue::from("b"))).await.unwrap().as_string().unwrap();
+        JsValue::from(a + &b)
+    });
+    assert_eq!(JsFuture::from(answer).await.unwrap(), JsValue::from("ab"));
+}
+
+/// A KV binding whose `get` runs `body` (a JS function body over `key`, `options`).
+fn fake_kv(body: &str) -> JsValue {
+    let kv = Object::new();
+    Reflect::set(&kv, &"get".into(), &Function::new_with_args("key, options", body)).unwrap();
+    kv.into()
+}
+
+#[wasm_bindgen_test]
+async fn a_kv_read_ends_in_a_value_none_a_failure_or_its_deadline() {
+    let kv = fake_kv("this.asked = [key, options.cacheTtl, options.type]; return Promise.resolve(key === 'a' ? 'A' : null);");
+    assert_eq!(text_within(&kv, "a", 60, 1_000).await, Read::Value(Some("A".into())));
+    let asked: Array = Reflect::get(&kv, &"asked".into()).unwrap().unchecked_into();
+    assert_eq!((asked.get(0), asked.get(1), asked.get(2)), ("a".into(), 60.into(), "text".into()), "key, cacheTtl, type");
+    assert_eq!(text_within(&kv, "b", 60, 1_000).await, Read::Value(None));
+    let failing = fake_kv("return Promise.reject(new Error('KV is down'));");
+    assert_eq!(text_within(&failing, "a", 60, 1_000).await, Read::Failed("KV is down".into()));
+    let throwing = fake_kv("throw new TypeError('key too long');");
+    assert_eq!(text_within(&throwing, "a", 60, 1_000).await, Read::Failed("key too long".into()));
+    let hanging = fake_kv("return new Promise(() => {});");
+    assert_eq!(text_within(&hanging, "a", 60, 20).await, Read::Late);
 }

@@ -133,6 +133,8 @@ pub async fn handle<S: Stores>(
     } else if click.path == EXPLAIN_PATH && explain_allowed(dep.explain, req.authorization) {
         click.outcome = Outcome::Explain;
         match store {
+            // A URL read in place always parses (property-tested); were it not to,
+            // its host is what the parser refused.
             Some(store) => match url.to_url() {
                 Ok(url) => explain::explain(&url, req, store, rules).await,
                 Err(_) => return failed(Error::BadRequest(CanonError::InvalidHost), click, head),

@@ -57,7 +57,8 @@ pub enum Deferred<'a> {
     #[default]
     Absent,
     Text(&'a str),
-    /// Asked for when needed, at most once per use.
+    /// Read from the request each time [`Deferred::get`] is called: by records with
+    /// conditions or a canary, once, and by explain.
     Read(&'a dyn Fn() -> Option<String>),
 }
 
@@ -98,14 +99,16 @@ impl fmt::Debug for Deferred<'_> {
 /// test checks it).
 #[derive(Debug, Clone)]
 pub enum RequestUrl<'a> {
-    Plain { text: &'a str, host_end: usize, path_end: usize },
+    /// `text[host_start..host_end]` is the host, then the path up to `path_end`, then
+    /// `?` and the query if `path_end` is not the end.
+    Plain { text: &'a str, host_start: usize, host_end: usize, path_end: usize },
     Parsed(Url),
 }
 
 impl<'a> RequestUrl<'a> {
     pub fn parse(text: &'a str) -> Result<Self, url::ParseError> {
         match plain_spans(text) {
-            Some((host_end, path_end)) => Ok(RequestUrl::Plain { text, host_end, path_end }),
+            Some((host_start, host_end, path_end)) => Ok(RequestUrl::Plain { text, host_start, host_end, path_end }),
             None => Url::parse(text).map(RequestUrl::Parsed),
         }
     }
@@ -113,14 +116,14 @@ impl<'a> RequestUrl<'a> {
     /// The host, as `Url::host_str` gives it ("" when there is none).
     pub fn host(&self) -> &str {
         match self {
-            RequestUrl::Plain { text, host_end, .. } => &text[scheme_len(text)..*host_end],
+            RequestUrl::Plain { text, host_start, host_end, .. } => &text[*host_start..*host_end],
             RequestUrl::Parsed(url) => url.host_str().unwrap_or(""),
         }
     }
 
     pub fn path(&self) -> &str {
         match self {
-            RequestUrl::Plain { text, host_end, path_end } => &text[*host_end..*path_end],
+            RequestUrl::Plain { text, host_end, path_end, .. } => &text[*host_end..*path_end],
             RequestUrl::Parsed(url) => url.path(),
         }
     }
@@ -128,7 +131,8 @@ impl<'a> RequestUrl<'a> {
     /// The query without its `?`, as `Url::query` gives it.
     pub fn query(&self) -> Option<&str> {
         match self {
-            RequestUrl::Plain { text, path_end, .. } => text.get(path_end + 1..).filter(|_| *path_end < text.len()),
+            // Past the end (no `?`), `get` gives None.
+            RequestUrl::Plain { text, path_end, .. } => text.get(path_end + 1..),
             RequestUrl::Parsed(url) => url.query(),
         }
     }
@@ -153,12 +157,9 @@ impl<'a> RequestUrl<'a> {
     }
 }
 
-fn scheme_len(text: &str) -> usize {
-    if text.starts_with("https://") { 8 } else { 7 }
-}
-
-/// Where the host and the path end, if `text` is a plain URL (see [`RequestUrl`]).
-fn plain_spans(text: &str) -> Option<(usize, usize)> {
+/// Where the host starts and ends and where the path ends, if `text` is a plain URL
+/// (see [`RequestUrl`]).
+fn plain_spans(text: &str) -> Option<(usize, usize, usize)> {
     let start = if text.starts_with("https://") {
         8
     } else if text.starts_with("http://") {
@@ -179,7 +180,7 @@ fn plain_spans(text: &str) -> Option<(usize, usize)> {
     // Dot segments (`.`, `..`, or either spelled with `%2e`) are resolved by a parser.
     let dotted = path.split(|&b| b == b'/').any(|s| s == b"." || s == b"..")
         || path.windows(3).any(|w| w[0] == b'%' && w[1] == b'2' && (w[2] | 0x20) == b'e');
-    (!dotted).then_some((host_end, path_end))
+    (!dotted).then_some((start, host_end, path_end))
 }
 
 /// A host `url::Url` keeps as it is: an IPv4 address in its usual form, or a name of

@@ -5,17 +5,20 @@
 //!
 //! With the var `KV_READ` set (bench/isolate.mjs, `BENCH_FIRST_HITS=1`: (d')), it first
 //! reads the link's key (host and path) from the `ROUTES` KV namespace through the
-//! `worker` crate, as text, and answers 404 without a value: the least a workers-rs
-//! worker does for a first hit.
+//! `worker` crate, as text with `cacheTtl` 60 as the worker reads, and answers 404
+//! without a value: the least a workers-rs worker does for a first hit.
 use worker::{event, web_sys, Context, Env, Result};
 
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
     let mut status = 302;
     if env.var("KV_READ").is_ok() {
+        // Host (without the port) and path, as (b) builds the key.
         let url = req.url();
-        let key = url.split_once("://").map_or("", |(_, rest)| rest.split('?').next().unwrap_or(""));
-        if env.kv("ROUTES")?.get(key).text().await?.is_none() {
+        let rest = url.split_once("://").map_or("", |(_, rest)| rest.split('?').next().unwrap_or(""));
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let key = format!("{}{path}", authority.split(':').next().unwrap_or(""));
+        if env.kv("ROUTES")?.get(&key).cache_ttl(60).text().await?.is_none() {
             status = 404;
         }
     }
