@@ -45,12 +45,14 @@ export function rustWorkers(name, scriptPath) {
  * The Miniflare workers for one kind under test: (a) "rust" (BENCH_FIRST_HITS=1: no
  * isolate cache, so every request reads KV), (b) "js-kv", (b') "js-kv-ryw", (c)
  * "static", (d) "wasm-302", (d') "wasm-302-kv" (the same, reading the link from KV
- * first: the least a workers-rs worker does for a first hit), (e) "js-same". The first
- * is the one to serve.
+ * first: the least a workers-rs worker does for a first hit), (f) "rust-floor" (this
+ * worker's entry, executor and KV read around a fixed 302: src/bench_floor.rs), (e)
+ * "js-same". The first is the one to serve.
  */
 export function workersFor(kind) {
-  if (kind === "rust") {
-    const ws = rustWorkers("a", "src/entry.mjs");
+  if (kind === "rust" || kind === "rust-floor") {
+    // rust-floor: BUILD_DIR=target/floor-build BUILD_FEATURES=bench-floor scripts/build-worker
+    const ws = rustWorkers("a", kind === "rust" ? "src/entry.mjs" : "target/floor-build/entry.mjs");
     if (process.env.BENCH_FIRST_HITS === "1") ws[0].bindings = { ...ws[0].bindings, ROUTE_CACHE_TTL_MS: "0" };
     return ws;
   }

@@ -29,6 +29,11 @@
 //! | [`drive`] | - | drives a request that waits on I/O to its end, polling as each wait ends (no microtask queue) |
 //! | [`timer`] | `setTimeout` | timers and deadlines, so a hanging binding ends the request in time |
 //!
+//! Two modules exist only in builds made for a test or a bench, never in a release:
+//! `test_panic` (`--features test-panic`: paths that panic on purpose) and
+//! `bench_floor` (`--features bench-floor`: this glue around one KV read and a fixed
+//! 302, the floor a first hit is measured against in docs/performance.md).
+//!
 //! The release (git sha) is baked in at build time by `build.rs`.
 
 pub mod app;
@@ -48,13 +53,15 @@ pub mod store;
 pub mod timer;
 #[cfg(feature = "test-panic")]
 pub mod test_panic;
+#[cfg(feature = "bench-floor")]
+pub mod bench_floor;
 
 use std::future::Future;
 use std::task::{self, Poll, Waker};
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use worker::{console_error, web_sys, Context, Env, Result};
+use worker::{console_error, web_sys, Env, Result};
 
 /// The git sha this build was made from (`REDIRECTOR_RELEASE`, or `git rev-parse HEAD`).
 pub const RELEASE: &str = env!("REDIRECTOR_RELEASE");
@@ -107,7 +114,13 @@ pub fn install_panic_hook() {
 /// headers and `cf` up front on every request, and `app` reads `cf` itself (costly).
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
-    let mut served = Box::pin(app::serve(req, env, Context::new(ctx)));
+    #[cfg(not(feature = "bench-floor"))]
+    let mut served = Box::pin(app::serve(req, env, worker::Context::new(ctx)));
+    #[cfg(feature = "bench-floor")]
+    let mut served = Box::pin({
+        let _ = ctx;
+        bench_floor::serve(req, env)
+    });
     match served.as_mut().poll(&mut task::Context::from_waker(Waker::noop())) {
         Poll::Ready(result) => response_or_error(result),
         Poll::Pending => {
