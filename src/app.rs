@@ -42,6 +42,7 @@ impl Isolate {
         // The first request of a wasm instance: every start function has run, so
         // this hook goes on top of the `worker` crate's (which it keeps calling).
         crate::install_panic_hook();
+        crate::unicode::install();
         let bindings = Bindings::from_env(env);
         let secret = |name| env.secret(name).ok().map(|s| s.to_string());
         let settings = Settings {

@@ -28,6 +28,7 @@
 //! | [`limits`] | `MISS_LIMIT_<ENV>` | rate limit on clients probing missing paths (fails open) |
 //! | [`drive`] | - | drives a request that waits on I/O to its end, polling as each wait ends (no microtask queue) |
 //! | [`timer`] | `setTimeout` | timers and deadlines, so a hanging binding ends the request in time |
+//! | [`unicode`] | `String.prototype.normalize`, `URL` | the core's NFC and IDNA (the wasm carries no Unicode tables) |
 //!
 //! Two modules exist only in builds made for a test or a bench, never in a release:
 //! `test_panic` (`--features test-panic`: paths that panic on purpose) and
@@ -51,6 +52,7 @@ pub mod ryw;
 pub mod sentry;
 pub mod store;
 pub mod timer;
+pub mod unicode;
 #[cfg(feature = "test-panic")]
 pub mod test_panic;
 #[cfg(feature = "bench-floor")]

@@ -58,6 +58,8 @@ fn failed(e: impl std::fmt::Display) -> Result<Response> {
 
 impl DurableObject for RouteDo {
     fn new(state: State, env: Env) -> Self {
+        // Shards validate the records they take (the core's NFC and IDNA).
+        crate::unicode::install();
         Self { state, env, link: RefCell::new(None), adopting: RefCell::new(None), schema: Cell::new(false) }
     }
 

@@ -13,7 +13,6 @@
 
 use std::fmt;
 
-use icu_normalizer::ComposingNormalizerBorrowed;
 
 /// Longest raw request path we canonicalise. Longer paths answer 414 without a lookup.
 pub const MAX_PATH_BYTES: usize = 2048;
@@ -68,8 +67,9 @@ pub fn parse_host(raw: &str) -> Result<String, CanonError> {
     if host.len() > MAX_HOST_BYTES * 4 {
         return Err(CanonError::HostTooLong);
     }
-    // url's WHATWG host parser does IDNA (UTS 46) to ASCII and lower-casing for us.
-    let parsed = url::Host::parse(host).map_err(|_| CanonError::InvalidHost)?;
+    // url's WHATWG host parser does IDNA (UTS 46) to ASCII and lower-casing for us
+    // (in the worker, with the runtime's IDNA: crate::unicode).
+    let parsed = crate::unicode::parse_host(host).map_err(|_| CanonError::InvalidHost)?;
     let out = parsed.to_string();
     if out.is_empty() {
         return Err(CanonError::EmptyHost);
@@ -246,11 +246,7 @@ fn flush_text(out: &mut String, text: &mut Vec<u8>) {
     }
     for chunk in text.utf8_chunks() {
         let valid = chunk.valid();
-        let normalised = if valid.is_ascii() {
-            std::borrow::Cow::Borrowed(valid)
-        } else {
-            ComposingNormalizerBorrowed::new_nfc().normalize(valid)
-        };
+        let normalised = crate::unicode::nfc(valid);
         for b in normalised.bytes() {
             if b < 0x80 && is_literal_pchar(b) {
                 out.push(b as char);

@@ -122,7 +122,7 @@ pub fn truncate(s: &str, max: usize) -> &str {
 /// Host of a `Referer` header, lower case; empty when absent or unparsable.
 pub fn referer_host(referer: Option<&str>) -> String {
     referer
-        .and_then(|r| url::Url::parse(r).ok())
+        .and_then(|r| crate::unicode::parse_url(r).ok())
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default()
 }

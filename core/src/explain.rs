@@ -32,7 +32,7 @@ pub async fn explain<S: RouteReads + WriteView + StrongLinks>(url: &Url, req: &R
     let Some(target) = url.query_pairs().find(|(k, _)| k == "url").map(|(_, v)| v.into_owned()) else {
         return bad("missing ?url=<full url to explain>");
     };
-    let Ok(target) = Url::parse(&target) else {
+    let Ok(target) = crate::unicode::parse_url(&target) else {
         return bad("url is not an absolute URL");
     };
     if !matches!(target.scheme(), "http" | "https") {

@@ -29,7 +29,8 @@
 //!
 //! | layer | module | role |
 //! |---|---|---|
-//! | 1 data | [`canon`] | canonical host and path |
+//! | 1 data | [`unicode`] | NFC and IDNA: ICU4X tables natively, the runtime's in the worker |
+//! | | [`canon`] | canonical host and path |
 //! | | [`record`] | link record parsing and validation |
 //! | | [`pattern`], [`query`] | `from` patterns and substitution; `forward_query` merging |
 //! | | [`ua`], [`variant`] | user-agent classes; `when` conditions, `Accept-Language`, canary buckets |
@@ -76,6 +77,7 @@ pub mod sentry;
 pub mod store;
 pub mod strong;
 pub mod ua;
+pub mod unicode;
 pub mod variant;
 
 pub use error::Error;

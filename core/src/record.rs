@@ -304,7 +304,7 @@ pub fn validate_target(field: &str, raw: &str) -> Result<Url, RecordError> {
     if raw.trim() != raw {
         return Err(RecordError::new(field, "has leading or trailing whitespace"));
     }
-    let url = Url::parse(raw).map_err(|e| RecordError::new(field, format!("is not an absolute URL ({e})")))?;
+    let url = crate::unicode::parse_url(raw).map_err(|e| RecordError::new(field, format!("is not an absolute URL ({e})")))?;
     if !matches!(url.scheme(), "https" | "http") {
         return Err(RecordError::new(field, format!("scheme must be https or http, not {:?}", url.scheme())));
     }

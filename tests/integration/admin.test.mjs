@@ -58,6 +58,9 @@ const refusals = [
   ["strong rule", "rules:*", [{ from: "/x", to: "https://e.com", strong: true }], "[0].strong"],
   ["reserved key prefix", "stats:go.example.com/x", "https://e.com", "key"],
   ["key without path", "go.example.com", "https://e.com", "key"],
+  // The worker has no IDNA tables: these reach the runtime's URL parser (src/unicode.rs).
+  ["invalid punycode in a target", "go.example.com/v5", { to: "https://xn--zz.example/" }, "to"],
+  ["invalid punycode in a key's host", "xn--zz.example/v6", "https://e.com", "key"],
 ];
 for (const [name, key, value, field] of refusals) {
   test(`validation refuses ${name} with a 400 naming the field; nothing is written`, async () => {
@@ -70,6 +73,17 @@ for (const [name, key, value, field] of refusals) {
     if (field !== "key") assert.equal((await h.admin("GET", route(key))).status, 404);
   });
 }
+
+test("Unicode hosts in keys and targets: IDNA by the runtime's URL parser, as the CLI does with its tables", async () => {
+  // src/unicode.rs: the wasm carries no IDNA or NFC tables.
+  const put = await h.admin("PUT", route("B\u00dccher.example/Caf\u0065\u0301"), { body: { to: "https://Stra\u00dfe.example/k\u00f6ln" } });
+  assert.equal(put.status, 200);
+  assert.deepEqual((await put.json()).written, [{ key: "xn--bcher-kva.example/Caf%C3%A9", action: "put" }]);
+  const res = await h.fetch("https://b\u00fccher.example/Caf\u00e9");
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get("location"), "https://xn--strae-oqa.example/k%C3%B6ln");
+  assert.equal((await h.admin("DELETE", route("xn--bcher-kva.example/Caf%C3%A9"))).status, 200);
+});
 
 test("PUT, GET, DELETE a link; keys are canonicalised", async () => {
   const put = await h.admin("PUT", route("GO.example.com/Crud/"), { body: "https://example.com/crud" });

@@ -1,0 +1,153 @@
+//! The Unicode the route contract needs: NFC for the text of a path
+//! ([`crate::canon`]) and IDNA (UTS 46, as the WHATWG URL standard applies it) for
+//! hosts and target URLs ([`crate::canon`], [`crate::record`]).
+//!
+//! Natively (the CLI, the tests, the fuzz targets) both come from ICU4X tables:
+//! `icu_normalizer`, and the `url` crate's IDNA back end. On wasm32 (the worker) the
+//! binary carries no tables (about 58 KB gzip of the wasm): `vendor/idna_adapter`
+//! gives `url` no Unicode back end there, so it refuses a non-ASCII host and takes an
+//! `xn--` label unchecked. The worker instead [`install`]s the runtime's own
+//! `String.prototype.normalize` and WHATWG `URL` (`src/unicode.rs` in the worker),
+//! and this module sends them exactly the inputs the tables would have been needed
+//! for: text that is not ASCII, and hosts with a non-ASCII character or an `xn--`
+//! label. Everything else (nearly every request: the runtime hands over the request
+//! URL already in ASCII) never leaves wasm.
+//!
+//! Without an installed runtime on wasm32, NFC leaves text as it is and such hosts
+//! and URLs are refused: no answer is ever built from text that was not checked.
+
+use std::borrow::Cow;
+
+use url::{Host, Url};
+
+/// The runtime's Unicode, for a build without tables (wasm32).
+#[derive(Clone, Copy)]
+pub struct Runtime {
+    /// `text` in NFC, or `None` if the runtime could not normalise it.
+    pub nfc: fn(&str) -> Option<String>,
+    /// An absolute URL as the runtime's WHATWG `URL` parser writes it (`href`, its
+    /// host in ASCII), or `None` if the parser refuses it.
+    pub url_href: fn(&str) -> Option<String>,
+}
+
+#[cfg(target_arch = "wasm32")]
+static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+
+/// Use `runtime` for NFC and IDNA from now on (wasm32; natively the tables serve and
+/// this does nothing). The first call wins; later calls are ignored.
+pub fn install(runtime: Runtime) {
+    #[cfg(target_arch = "wasm32")]
+    let _ = RUNTIME.set(runtime);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = runtime;
+}
+
+/// `text` in NFC (Unicode Normalization Form C).
+pub fn nfc(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    return icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(text);
+    #[cfg(target_arch = "wasm32")]
+    match RUNTIME.get().and_then(|r| (r.nfc)(text)) {
+        Some(normal) if normal != text => Cow::Owned(normal),
+        _ => Cow::Borrowed(text),
+    }
+}
+
+/// An absolute URL, parsed as `url::Url` does with its IDNA tables.
+pub fn parse_url(raw: &str) -> Result<Url, url::ParseError> {
+    let parsed = Url::parse(raw);
+    if !cfg!(target_arch = "wasm32") {
+        return parsed;
+    }
+    // Without tables, `url` refuses a non-ASCII host (IdnaError) and takes an
+    // `xn--` label as it is: both go through the runtime's parser, whose ASCII
+    // serialisation `url` then reads (and checks in every other respect) itself.
+    let to_runtime = match &parsed {
+        Err(e) => *e == url::ParseError::IdnaError,
+        Ok(url) => url.host_str().is_some_and(has_punycode_label),
+    };
+    if !to_runtime {
+        return parsed;
+    }
+    let href = runtime_href(raw).ok_or(url::ParseError::IdnaError)?;
+    Url::parse(&href)
+}
+
+/// A host (no port) parsed as `url::Host::parse` does with its IDNA tables.
+pub fn parse_host(raw: &str) -> Result<Host, url::ParseError> {
+    let parsed = Host::parse(raw);
+    if !cfg!(target_arch = "wasm32") || (raw.is_ascii() && !has_punycode_label(raw)) {
+        return parsed;
+    }
+    // Only a host name the WHATWG parser could take goes to the runtime, so that
+    // nothing in it can end the host early there ("a/b", "a@b", "a:1").
+    if raw.bytes().any(is_forbidden_host_byte) {
+        return Err(url::ParseError::InvalidDomainCharacter);
+    }
+    let href = runtime_href(&format!("http://{raw}/")).ok_or(url::ParseError::IdnaError)?;
+    let url = Url::parse(&href)?;
+    match (url.host(), url.port(), url.path(), url.query(), url.fragment(), url.username()) {
+        (Some(host), None, "/", None, None, "") => Ok(host.to_owned()),
+        _ => Err(url::ParseError::InvalidDomainCharacter),
+    }
+}
+
+/// Whether a label of `host` starts with `xn--` (any case): punycode, which `url`
+/// checks only with its tables.
+fn has_punycode_label(host: &str) -> bool {
+    host.split('.').any(|label| label.len() >= 4 && label[..4].eq_ignore_ascii_case("xn--"))
+}
+
+/// WHATWG forbidden domain code points that are ASCII (and `%`, which the host
+/// parser would decode first).
+fn is_forbidden_host_byte(b: u8) -> bool {
+    b <= 0x20 || b == 0x7f || b"#%/:<>?@[\\]^|".contains(&b)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn runtime_href(raw: &str) -> Option<String> {
+    RUNTIME.get().and_then(|r| (r.url_href)(raw))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn runtime_href(_raw: &str) -> Option<String> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nfc_composes_and_leaves_ascii_borrowed() {
+        assert_eq!(nfc("cafe\u{301}"), "caf\u{e9}");
+        assert!(matches!(nfc("plain/ascii"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn natively_the_tables_serve() {
+        assert_eq!(parse_url("https://B\u{fc}cher.example/x").unwrap().as_str(), "https://xn--bcher-kva.example/x");
+        assert_eq!(parse_host("B\u{fc}cher.example").unwrap().to_string(), "xn--bcher-kva.example");
+        assert!(parse_host("xn--zz.example").is_err(), "invalid punycode");
+    }
+
+    #[test]
+    fn punycode_labels_in_any_case() {
+        assert!(has_punycode_label("a.XN--bcher-kva.example"));
+        assert!(!has_punycode_label("xn-.example"));
+        assert!(!has_punycode_label("axn--b.example"));
+    }
+
+    #[test]
+    fn forbidden_host_bytes() {
+        for b in *b"/?#@:[]\\ %" {
+            assert!(is_forbidden_host_byte(b), "{:?}", b as char);
+        }
+        for b in *b"a-.0Z_" {
+            assert!(!is_forbidden_host_byte(b), "{:?}", b as char);
+        }
+    }
+}
