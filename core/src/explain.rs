@@ -44,7 +44,7 @@ pub async fn explain<S: RouteReads + WriteView + StrongLinks>(url: &Url, req: &R
     let client = json!({
         "country": country,
         "languages": languages(req.accept_language.get().as_deref()),
-        "device": { "class": device.class.as_str(), "os": format!("{:?}", device.os).to_lowercase() },
+        "device": { "class": device.class.as_str(), "os": format!("{:?}", device.os).to_ascii_lowercase() },
         "client_id_from": if from_cookie { "cookie" } else { "new random id" },
     });
     let (host, path) = match canonical(target.host_str().unwrap_or(""), target.path()) {
