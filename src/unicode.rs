@@ -45,6 +45,14 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn the_runtime_gives_what_the_shared_cases_expect() {
+        // The same table the ICU4X tables are held to natively (core/src/unicode.rs).
+        super::install();
+        let wrong = redirector_core::unicode::disagreements(include_str!("../core/tests/data/unicode_cases.txt"));
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[wasm_bindgen_test]
     fn stub_idna_adapter_panicked_on_mixed_case_non_ascii_label() {
         super::install();
         // vendor/idna_adapter's stub asserted the label was already lower case.
