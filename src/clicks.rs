@@ -46,11 +46,10 @@ pub fn write(dataset: Option<&AnalyticsEngineDataset>, click: &Click) {
 /// The point's 17 fields joined by [`packed::SEP`], or `None` when a string holds it.
 fn packed_point(click: &Click) -> Option<String> {
     let mut out = packed::join(std::iter::once(click.index()).chain(click.blobs()))?;
-    let [status, latency] = click.doubles();
-    // Both are whole numbers (a status, whole milliseconds): written as integers, so
-    // the wasm needs no float formatting (about 11 KB of code).
+    // The doubles (`Click::doubles`) are whole numbers, a status and milliseconds:
+    // written as integers, so the wasm needs no float formatting (about 11 KB of code).
     use std::fmt::Write;
-    let _ = write!(out, "{sep}{}{sep}{}", status as i64, latency as i64, sep = packed::SEP);
+    let _ = write!(out, "{sep}{}{sep}{}", click.status, click.latency_ms as i64, sep = packed::SEP);
     Some(out)
 }
 

@@ -13,7 +13,6 @@
 
 use std::fmt;
 
-
 /// Longest raw request path we canonicalise. Longer paths answer 414 without a lookup.
 pub const MAX_PATH_BYTES: usize = 2048;
 /// DNS limit for a host name (RFC 1035), after the port and trailing dot are removed.

@@ -10,11 +10,19 @@
 //! `String.prototype.normalize` and WHATWG `URL` (`src/unicode.rs` in the worker),
 //! and this module sends them exactly the inputs the tables would have been needed
 //! for: text that is not ASCII, and hosts with a non-ASCII character or an `xn--`
-//! label. Everything else (nearly every request: the runtime hands over the request
-//! URL already in ASCII) never leaves wasm.
+//! label. Everything else never leaves wasm: the runtime hands over request URLs
+//! in ASCII, so only a request to an IDN host (an `xn--` label, checked again by
+//! the runtime's parser) or with non-ASCII text in its path makes a call.
 //!
-//! Without an installed runtime on wasm32, NFC leaves text as it is and such hosts
-//! and URLs are refused: no answer is ever built from text that was not checked.
+//! The runtime's `URL` is WHATWG's only with workerd's `url_standard` behaviour (the
+//! default from compatibility date 2022-10-31; `config/environments.json` sets
+//! 2026-04-20 and no `url_original` flag).
+//!
+//! The worker installs the runtime before anything canonicalises or parses a record
+//! (on an instance's first request, and in each Durable Object). Were it missing,
+//! hosts and URLs that need IDNA would be refused, and NFC would leave text as it is:
+//! keys are written in NFC, so such a path finds no key (a 404), never another
+//! route's target.
 
 use std::borrow::Cow;
 
@@ -79,7 +87,14 @@ pub fn parse_url(raw: &str) -> Result<Url, url::ParseError> {
 /// A host (no port) parsed as `url::Host::parse` does with its IDNA tables.
 pub fn parse_host(raw: &str) -> Result<Host, url::ParseError> {
     let parsed = Host::parse(raw);
-    if !cfg!(target_arch = "wasm32") || (raw.is_ascii() && !has_punycode_label(raw)) {
+    // Decided on what `url` made of the text, which it percent-decodes first:
+    // `b%C3%BCcher` is not ASCII to it, and `xn%2D%2Dzz` is an `xn--` label.
+    let to_runtime = match &parsed {
+        Err(e) => *e == url::ParseError::IdnaError,
+        Ok(Host::Domain(domain)) => has_punycode_label(domain),
+        Ok(_) => false,
+    };
+    if !cfg!(target_arch = "wasm32") || !to_runtime {
         return parsed;
     }
     // Only a host name the WHATWG parser could take goes to the runtime, so that
@@ -98,7 +113,7 @@ pub fn parse_host(raw: &str) -> Result<Host, url::ParseError> {
 /// Whether a label of `host` starts with `xn--` (any case): punycode, which `url`
 /// checks only with its tables.
 fn has_punycode_label(host: &str) -> bool {
-    host.split('.').any(|label| label.len() >= 4 && label[..4].eq_ignore_ascii_case("xn--"))
+    host.split('.').any(|label| label.as_bytes().get(..4).is_some_and(|start| start.eq_ignore_ascii_case(b"xn--")))
 }
 
 /// ASCII that would end or split a host in `http://<host>/` (WHATWG forbidden host
@@ -204,6 +219,7 @@ mod tests {
         assert!(has_punycode_label("a.XN--bcher-kva.example"));
         assert!(!has_punycode_label("xn-.example"));
         assert!(!has_punycode_label("axn--b.example"));
+        assert!(!has_punycode_label("\u{fc}\u{fc}x.example"), "a multi-byte character across byte 4 is no panic");
     }
 
     #[test]

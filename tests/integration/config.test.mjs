@@ -35,6 +35,15 @@ test("local (top level): what `wrangler dev` runs with no flags", () => {
   });
 });
 
+test("every env runs with the WHATWG URL, which the worker's IDNA relies on (src/unicode.rs)", () => {
+  for (const env of [undefined, ...ENVS]) {
+    const config = read(env);
+    // workerd's url_standard behaviour is the default from this date on; url_original undoes it.
+    assert.ok(config.compatibility_date >= "2022-10-31", `${env ?? "local"}: ${config.compatibility_date}`);
+    assert.ok(!(config.compatibility_flags ?? []).includes("url_original"), env ?? "local");
+  }
+});
+
 for (const env of ENVS) {
   test(`env.${env} restates every binding with its own names`, () => {
     const E = env.toUpperCase();

@@ -3,8 +3,9 @@
 //!
 //! - Natively (the CLI, the core's tests, the fuzz targets): ICU4X, exactly
 //!   idna_adapter 1.2.2 from crates.io (`icu4x.rs`, unchanged).
-//! - On wasm32 (the worker): no Unicode back end, exactly idna_adapter 1.0.0
-//!   (`stub.rs`, unchanged). `url` then refuses a non-ASCII host and takes an `xn--`
+//! - On wasm32 (the worker): no Unicode back end, idna_adapter 1.0.0 (`stub.rs`,
+//!   unchanged but for one fix: its `map_normalize` lower-cases ASCII instead of
+//!   asserting idna did, see README.md). `url` then refuses a non-ASCII host and takes an `xn--`
 //!   label without checking it; the core sends both to the runtime's own WHATWG URL
 //!   parser instead (`redirector_core::unicode`), and the wasm binary does not carry
 //!   the IDNA and NFC tables (about 58 KB gzip).
