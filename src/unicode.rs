@@ -48,7 +48,7 @@ mod tests {
     fn the_runtime_gives_what_the_shared_cases_expect() {
         // The same table the ICU4X tables are held to natively (core/src/unicode.rs).
         super::install();
-        let wrong = redirector_core::unicode::disagreements(include_str!("../core/tests/data/unicode_cases.txt"));
+        let wrong = redirector_core::unicode_cases::disagreements(include_str!("../core/tests/data/unicode_cases.txt"));
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 

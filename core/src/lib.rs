@@ -32,6 +32,7 @@
 //! | 1 data | [`unicode`] | NFC and IDNA: ICU4X tables natively, the runtime's in the worker |
 //! | | [`canon`] | canonical host and path |
 //! | | [`record`] | link record parsing and validation |
+//! | | `unicode_cases` | test support: the NFC and IDNA cases both back ends must agree on |
 //! | | [`pattern`], [`query`] | `from` patterns and substitution; `forward_query` merging |
 //! | | [`ua`], [`variant`] | user-agent classes; `when` conditions, `Accept-Language`, canary buckets |
 //! | | [`click`] | the click event and its Analytics Engine schema |
@@ -78,6 +79,8 @@ pub mod store;
 pub mod strong;
 pub mod ua;
 pub mod unicode;
+#[doc(hidden)]
+pub mod unicode_cases;
 pub mod variant;
 
 pub use error::Error;
