@@ -529,6 +529,31 @@ fn canary_answers_set_a_sticky_cookie_and_no_store() {
 }
 
 #[test]
+fn accept_language_and_cookie_are_read_only_for_records_that_vary() {
+    let store = FakeStore::with(&[
+        ("go.example.com/plain", "https://example.com/plain"),
+        ("go.example.com/by-lang", r#"{"to":"https://example.com/en","when":[{"language":["de"],"to":"https://example.com/de"}]}"#),
+    ]);
+    let reads = RefCell::new(Vec::new());
+    let language = || {
+        reads.borrow_mut().push("accept-language");
+        Some("de-DE,de;q=0.9".to_string())
+    };
+    let cookie = || {
+        reads.borrow_mut().push("cookie");
+        None
+    };
+    let req = RequestFacts { method: "GET", accept_language: Deferred::Read(&language), cookie: Deferred::Read(&cookie), now_ms: NOW, ..RequestFacts::default() };
+    let cache = RefCell::new(IsolateCache::default());
+    let h = run_with(Some(&store), &req, "https://go.example.com/plain", &cache);
+    assert_eq!(h.reply.get("location"), Some("https://example.com/plain"));
+    assert!(reads.borrow().is_empty(), "a plain record reads neither header");
+    let h = run_with(Some(&store), &req, "https://go.example.com/by-lang", &cache);
+    assert_eq!(h.reply.get("location"), Some("https://example.com/de"), "the deferred header is the one read");
+    assert_eq!(reads.borrow().as_slice(), ["cookie", "accept-language"], "each read once");
+}
+
+#[test]
 fn reserved_paths_and_health() {
     let store = routes();
     let h = get(&store, "https://go.example.com/__redirector/health");
