@@ -13,7 +13,7 @@ use redirector_core::RequestUrl;
 use wasm_bindgen::JsValue;
 use worker::{web_sys, Env, Result};
 
-use crate::bindings::{binding_names, env_name};
+use crate::bindings::Bindings;
 use crate::incoming::Incoming;
 use crate::kv::{self, Read};
 use crate::respond;
@@ -26,13 +26,8 @@ pub async fn serve(req: web_sys::Request, env: Env) -> Result<web_sys::Response>
     let facts = Incoming::read(&req);
     let url = RequestUrl::parse(&facts.url)?;
     let key = format!("{}{}", url.host(), url.path());
-    let binding = KV.with(|cell| {
-        cell.get_or_init(|| {
-            let [name, ..] = binding_names(&env_name(&env));
-            js_sys::Reflect::get(env.as_ref(), &name.as_str().into()).unwrap_or(JsValue::UNDEFINED)
-        })
-        .clone()
-    });
+    // The worker's own binding lookup, once per isolate.
+    let binding = KV.with(|cell| cell.get_or_init(|| Bindings::from_env(&env).kv_object.unwrap_or(JsValue::UNDEFINED)).clone());
     let reply = match kv::text_within(&binding, &key, 60, 3_000).await {
         Read::Value(Some(_)) => Reply::redirect(302, "https://example.com/", Default::default()),
         _ => Reply::text(404, "not found"),

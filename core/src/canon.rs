@@ -87,8 +87,9 @@ pub fn parse_host(raw: &str) -> Result<String, CanonError> {
 /// and `.` in non-empty labels, no punycode label (which the slow path validates), and
 /// a last label that is not a number (`123`, `0x1f`, `0x`: the WHATWG parser would
 /// read the host as IPv4).
-/// This is the common case (hosts from a parsed request URL) and skips IDNA.
-fn is_plain_host(host: &str) -> bool {
+/// This is the common case (hosts from a parsed request URL) and skips IDNA; it is
+/// also what `url::Url` keeps as it is ([`crate::request::RequestUrl`]).
+pub(crate) fn is_plain_host(host: &str) -> bool {
     host.len() <= MAX_HOST_BYTES
         && host.split('.').all(|label| {
             !label.is_empty()

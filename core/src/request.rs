@@ -169,7 +169,8 @@ fn plain_spans(text: &str) -> Option<(usize, usize, usize)> {
     };
     let bytes = text.as_bytes();
     let host_end = start + bytes[start..].iter().position(|&b| b == b'/')?;
-    if !plain_host(&bytes[start..host_end]) {
+    // `host_end` is at a '/', so the slice ends on a character boundary.
+    if !plain_host(&text[start..host_end]) {
         return None;
     }
     let path_end = host_end + bytes[host_end..].iter().position(|&b| b == b'?').unwrap_or(bytes.len() - host_end);
@@ -183,19 +184,17 @@ fn plain_spans(text: &str) -> Option<(usize, usize, usize)> {
     (!dotted).then_some((start, host_end, path_end))
 }
 
-/// A host `url::Url` keeps as it is: an IPv4 address in its usual form, or a name of
-/// lower-case letters, digits and hyphens in non-empty labels, none of them punycode
-/// (`xn--`, which IDNA checks), whose last label begins with a letter (one that
-/// begins with a digit may be an IPv4 number, which the parser rewrites).
-fn plain_host(host: &[u8]) -> bool {
-    let mut labels = host.split(|&b| b == b'.');
-    if labels.clone().all(|l| !l.is_empty() && l.iter().all(u8::is_ascii_digit)) {
+/// A host `url::Url` keeps as it is: an IPv4 address in its usual form, or a host
+/// name already canonical ([`crate::canon::is_plain_host`]: lower case, no punycode,
+/// a last label that is not a number).
+fn plain_host(host: &str) -> bool {
+    let mut labels = host.split('.');
+    if labels.clone().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit())) {
         // Four decimal numbers up to 255, without leading zeros.
-        let byte = |l: &[u8]| l.len() <= 3 && (l.len() == 1 || l[0] != b'0') && l.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')) <= 255;
+        let byte = |l: &str| l.len() <= 3 && (l.len() == 1 || !l.starts_with('0')) && l.parse::<u32>().is_ok_and(|n| n <= 255);
         return labels.clone().count() == 4 && labels.all(byte);
     }
-    let all = labels.clone().all(|l| !l.is_empty() && !l.starts_with(b"xn--") && l.iter().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-')));
-    all && labels.next_back().is_some_and(|last| last[0].is_ascii_lowercase())
+    crate::canon::is_plain_host(host)
 }
 
 /// Path or query bytes the parser leaves alone: letters, digits, `-._~!$&()*+,;=:@/?`
@@ -216,6 +215,7 @@ fn plain_chars(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use proptest::strategy::Strategy;
+    use proptest::test_runner::TestCaseError;
 
     use super::*;
 
@@ -315,10 +315,7 @@ mod tests {
             path in "(/[a-zA-Z0-9%.~!$&'()*+,;=:@ \\\\{}\"<>^`|#?äE-]{0,6}){0,4}",
             query in proptest::option::of("[a-zA-Z0-9%.~!$&'()*+,;=:@/?# \"<>^`|ä-]{0,10}"),
         ) {
-            let text = format!("{scheme}{host}{path}{}", query.map(|q| format!("?{q}")).unwrap_or_default());
-            if let Err(e) = agrees(&text) {
-                return Err(proptest::test_runner::TestCaseError::fail(e));
-            }
+            agrees(&format!("{scheme}{host}{path}{}", query.map(|q| format!("?{q}")).unwrap_or_default())).map_err(TestCaseError::fail)?;
         }
 
         /// Mostly plain URLs, so that the in-place reading is exercised at its edges.
@@ -328,10 +325,7 @@ mod tests {
             path in "(/(\\.|\\.\\.|%2e|%2E|%41|%4|[a-zA-Z0-9._~!$&()*+,;=:@%-]{0,5})){1,4}",
             query in proptest::option::of("[a-zA-Z0-9._~!$&()*+,;=:@/?%-]{0,8}"),
         ) {
-            let text = format!("https://{host}{path}{}", query.map(|q| format!("?{q}")).unwrap_or_default());
-            if let Err(e) = agrees(&text) {
-                return Err(proptest::test_runner::TestCaseError::fail(e));
-            }
+            agrees(&format!("https://{host}{path}{}", query.map(|q| format!("?{q}")).unwrap_or_default())).map_err(TestCaseError::fail)?;
         }
     }
 }
