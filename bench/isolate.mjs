@@ -40,7 +40,7 @@ const CASES = FIRST_HITS
 if (process.env.BENCH_OTHER_ENTRY) CASES.splice(1, 0, { ...CASES[0], name: `${CASES[0].name}_other`, script: process.env.BENCH_OTHER_ENTRY });
 
 function workers(c) {
-  const scriptPath = loopWrapper(c.name, c.script, c.rust);
+  const scriptPath = loopWrapper(c.name, c.script);
   if (c.rust) {
     const ws = rustWorkers("w", scriptPath);
     if (FIRST_HITS) ws[0].bindings = { ...ws[0].bindings, ROUTE_CACHE_TTL_MS: "0" };

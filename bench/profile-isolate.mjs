@@ -15,7 +15,7 @@ const N = Number(process.env.BENCH_LOOP_N ?? 200000);
 const KIND = process.env.PROFILE_KIND;
 const BUILD = process.env.PROFILE_ENTRY ?? (KIND ? workersFor(KIND)[0].scriptPath : "src/entry.mjs");
 const URL_ = process.env.PROFILE_URL ?? "http://127.0.0.1/l/7?utm_source=bench";
-const script = loopWrapper("profile", BUILD, !KIND);
+const script = loopWrapper("profile", BUILD);
 const port = 9500 + Math.floor(Math.random() * 400);
 const workers = KIND ? (([w, ...rest]) => [{ ...w, name: "w", scriptPath: script }, ...rest])(workersFor(KIND)) : rustWorkers("w", script);
 if (process.env.BENCH_FIRST_HITS === "1") workers[0].bindings = { ...workers[0].bindings, ROUTE_CACHE_TTL_MS: "0" };

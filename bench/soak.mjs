@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Pool } from "undici";
 import { common, inspector, ROOT } from "./workers.mjs";
+import { withControl } from "../scripts/lib/two-scripts.mjs";
 
 const MINUTES = Number(process.argv[2] ?? process.env.SOAK_MINUTES ?? 10);
 const RATE = Number(process.env.SOAK_RATE ?? 200);
@@ -37,7 +38,7 @@ const mf = new Miniflare({
   durableObjectsPersist: persist && `${STATE}/do`,
   cachePersist: persist && `${STATE}/cache`,
   workers: [
-    {
+    ...withControl({
       ...common,
       name: "soak",
       scriptPath: "src/entry.mjs",
@@ -50,7 +51,7 @@ const mf = new Miniflare({
       // SOAK_NO_CACHE=1: Miniflare's Cache API off (read-your-writes pins become
       // no-ops), to tell its storage from the worker's own memory.
       ...(process.env.SOAK_NO_CACHE ? { cache: false } : {}),
-    },
+    }, "soak"),
     { name: "discard-clicks", modules: true, script: "export default function () { return { writeDataPoint() {} }; }" },
   ],
 });

@@ -11,7 +11,7 @@ const KINDS = {
   rust: () => rustWorkers("a", "src/entry.mjs"),
   // Diagnostic: (a) without the Durable Object namespace and the click binding's
   // worker, to tell Miniflare's cost of starting those services from the worker's.
-  "rust-bare": () => [{ ...rustWorkers("a", "src/entry.mjs")[0], durableObjects: {}, wrappedBindings: {} }],
+  "rust-bare": () => [{ ...rustWorkers("a", "src/entry.mjs")[0], durableObjects: {}, wrappedBindings: {}, serviceBindings: {} }],
   "wasm-302": () => [{ ...common, name: "a", scriptPath: "bench/wasm-302/build/index.js", kvNamespaces: { ROUTES: KV_ID } }],
   static: () => [{ ...common, name: "a", scriptPath: "bench/static-302.js" }],
 };

@@ -7,6 +7,7 @@
 import { Miniflare } from "miniflare";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { withControl } from "../scripts/lib/two-scripts.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLICKS = Number(process.argv[2] ?? 5000);
@@ -18,7 +19,7 @@ const mf = new Miniflare({
   port: 0,
   kvPersist: false,
   durableObjectsPersist: false,
-  workers: [{
+  workers: withControl({
     name: "redirector-local",
     rootPath: ROOT,
     scriptPath: "src/entry.mjs",
@@ -31,7 +32,7 @@ const mf = new Miniflare({
     bindings: { ENVIRONMENT: "local", ADMIN_TOKEN: TOKEN },
     kvNamespaces: ["ROUTES_KV_LOCAL"],
     durableObjects: { ROUTE_DO_LOCAL: { className: "RouteDo", useSQLite: true } },
-  }],
+  }, "local"),
 });
 await mf.ready;
 

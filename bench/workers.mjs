@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { WebSocket } from "undici";
 import { CF } from "./cf.mjs";
+import { withControl } from "../scripts/lib/two-scripts.mjs";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 /** Local KV state, persisted across runs (seeded once by bench/e2e.mjs). */
@@ -24,19 +25,22 @@ export const common = {
 
 /**
  * (a) this worker as the `bench` environment: the seeded KV, its Durable Object, and
- * an Analytics Engine binding that discards the click points.
+ * an Analytics Engine binding that discards the click points; the first is the edge
+ * script, the second its control script.
  */
 export function rustWorkers(name, scriptPath) {
+  const edge = {
+    ...common,
+    name,
+    scriptPath,
+    bindings: { ENVIRONMENT: "bench" },
+    kvNamespaces: { ROUTES_KV_BENCH: KV_ID },
+    durableObjects: { ROUTE_DO_BENCH: { className: "RouteDo", useSQLite: true } },
+    wrappedBindings: { CLICKS_BENCH: "discard-clicks" },
+  };
+  // The edge script serves; its control script holds the RouteDo class.
   return [
-    {
-      ...common,
-      name,
-      scriptPath,
-      bindings: { ENVIRONMENT: "bench" },
-      kvNamespaces: { ROUTES_KV_BENCH: KV_ID },
-      durableObjects: { ROUTE_DO_BENCH: { className: "RouteDo", useSQLite: true } },
-      wrappedBindings: { CLICKS_BENCH: "discard-clicks" },
-    },
+    ...withControl(edge, "bench"),
     { name: "discard-clicks", modules: true, script: `export default function () { return { writeDataPoint() {} }; }` },
   ];
 }
@@ -82,8 +86,7 @@ export const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.lengt
 // row inside the isolate, each request carrying bench/cf.mjs as its `cf`. `target`
 // is an object with fetch, or a class the runtime would construct per request, as
 // worker-build's stock entry is.
-const loopModule = (importPath, rust) => `import target from ${JSON.stringify(importPath)};
-${rust ? `export { RouteDo } from ${JSON.stringify(importPath)};` : ""}
+const loopModule = (importPath) => `import target from ${JSON.stringify(importPath)};
 const CF = ${JSON.stringify(CF)};
 const handle = typeof target === "function"
   ? (req, env, ctx) => new target(ctx, env).fetch(req)
@@ -104,11 +107,11 @@ export default {
 `;
 
 /** Writes the loop module around `script` (a path from ROOT) and returns its path from ROOT. */
-export function loopWrapper(name, script, rust) {
+export function loopWrapper(name, script) {
   const dir = path.join(ROOT, "target/bench/isolate");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.mjs`);
-  writeFileSync(file, loopModule(path.relative(dir, path.join(ROOT, script)), rust));
+  writeFileSync(file, loopModule(path.relative(dir, path.join(ROOT, script))));
   return path.relative(ROOT, file);
 }
 

@@ -1,7 +1,10 @@
-// The environment matrix: renders wrangler.toml from config/environments.json and
-// checks that the committed wrangler.toml is exactly that rendering.
-//   node scripts/config.mjs render   # print wrangler.toml
-//   node scripts/config.mjs write    # rewrite wrangler.toml
+// The environment matrix: renders the two scripts' configurations from
+// config/environments.json, and checks that the committed files are exactly that:
+//   wrangler.toml          the edge script, redirector-<env> (src/entry.mjs)
+//   wrangler.control.toml  the control script, redirector-control-<env>
+//                          (src/control.mjs): the admin API and the RouteDo class
+//   node scripts/config.mjs render [control]   # print wrangler.toml (or the control's)
+//   node scripts/config.mjs write    # rewrite both
 //   node scripts/config.mjs check    # exit 1 (with a diff) when they differ, or when an
 //                                    # env's Sentry environment is not the platform
 //                                    # document's (../shared/ENVIRONMENTS.md)
@@ -17,56 +20,82 @@ const list = (xs) => `[${xs.map(q).join(", ")}]`;
 
 export function bindingNames(env) {
   const E = env.toUpperCase();
-  return { kv: `ROUTES_KV_${E}`, durable: `ROUTE_DO_${E}`, clicks: `CLICKS_${E}`, missLimit: `MISS_LIMIT_${E}` };
+  return { kv: `ROUTES_KV_${E}`, durable: `ROUTE_DO_${E}`, clicks: `CLICKS_${E}`, missLimit: `MISS_LIMIT_${E}`, control: `CONTROL_${E}` };
 }
 
-function section(env, spec, top) {
+/** The configuration files, by script. */
+export const FILES = { edge: "wrangler.toml", control: "wrangler.control.toml" };
+
+function section(env, spec, top, script) {
   const p = top ? "" : `env.${env}.`;
   const names = bindingNames(env);
-  const w = config.worker;
+  const edge = script === "edge";
+  const w = edge ? config.worker : config.control;
+  const name = edge ? spec.worker_name : spec.control_worker_name;
+  // The control script is reached only through the edge's service binding.
+  const workersDev = edge ? spec.workers_dev : false;
   const out = [];
   if (top) {
-    out.push(`name = ${q(spec.worker_name)}`, `main = ${q(w.main)}`, `compatibility_date = ${q(w.compatibility_date)}`);
-    // Inherited by every env: src/entry.mjs and the worker-build JS, minified on upload.
+    out.push(`name = ${q(name)}`, `main = ${q(w.main)}`, `compatibility_date = ${q(config.worker.compatibility_date)}`);
+    // Inherited by every env: the entry module and the worker-build JS, minified on upload.
     out.push("minify = true");
-    out.push(`workers_dev = ${spec.workers_dev}`, "", "[build]", `command = ${q(w.build_command)}`, `watch_dir = ["src", "core/src"]`);
+    out.push(`workers_dev = ${workersDev}`, "", "[build]", `command = ${q(w.build_command)}`, `watch_dir = ["src", "core/src"]`);
   } else {
-    out.push(`[env.${env}]`, `name = ${q(spec.worker_name)}`, `workers_dev = ${spec.workers_dev}`);
+    out.push(`[env.${env}]`, `name = ${q(name)}`, `workers_dev = ${workersDev}`);
   }
-  if (spec.routes.length) {
+  if (edge && spec.routes.length) {
     out.push(`routes = [`);
     for (const r of spec.routes) out.push(`  { pattern = ${q(r.pattern)}, zone_name = ${q(r.zone_name)} },`);
     out.push(`]`);
   }
   out.push("", `[${p}vars]`, `ENVIRONMENT = ${q(env)}`, `SENTRY_ENVIRONMENT = ${q(spec.sentry_environment)}`);
-  for (const [k, v] of Object.entries(spec.vars)) out.push(`${k} = ${q(v)}`);
+  // The edge's vars (explain, cache lifetimes) mean nothing to the control script.
+  if (edge) for (const [k, v] of Object.entries(spec.vars)) out.push(`${k} = ${q(v)}`);
   out.push("", `[[${p}kv_namespaces]]`, `binding = ${q(names.kv)}`, `id = ${q(spec.kv_namespace_id)}`);
-  out.push("", `[[${p}durable_objects.bindings]]`, `name = ${q(names.durable)}`, `class_name = ${q(w.durable_object_class)}`);
+  out.push("", `[[${p}durable_objects.bindings]]`, `name = ${q(names.durable)}`, `class_name = ${q(config.control.durable_object_class)}`);
+  // The class lives in the control script; the edge binds it there.
+  if (edge) out.push(`script_name = ${q(spec.control_worker_name)}`);
   out.push("", `[[${p}analytics_engine_datasets]]`, `binding = ${q(names.clicks)}`, `dataset = ${q(spec.analytics_dataset)}`);
-  // Rate limit on clients probing missing paths (src/limits.rs), one namespace per env.
-  const m = spec.miss_limit;
-  out.push("", `[[${p}ratelimits]]`, `name = ${q(names.missLimit)}`, `namespace_id = ${q(m.namespace_id)}`, `simple = { limit = ${m.limit}, period = ${m.period} }`);
-  for (const m of w.migrations) out.push("", `[[${p}migrations]]`, `tag = ${q(m.tag)}`, `new_sqlite_classes = ${list(m.new_sqlite_classes)}`);
+  if (edge) {
+    // The admin API, forwarded to the control script (src/forward.rs).
+    out.push("", `[[${p}services]]`, `binding = ${q(names.control)}`, `service = ${q(spec.control_worker_name)}`);
+    // Rate limit on clients probing missing paths (src/limits.rs), one namespace per env.
+    const m = spec.miss_limit;
+    out.push("", `[[${p}ratelimits]]`, `name = ${q(names.missLimit)}`, `namespace_id = ${q(m.namespace_id)}`, `simple = { limit = ${m.limit}, period = ${m.period} }`);
+  } else {
+    for (const m of w.migrations) out.push("", `[[${p}migrations]]`, `tag = ${q(m.tag)}`, `new_sqlite_classes = ${list(m.new_sqlite_classes)}`);
+  }
   return out.join("\n");
 }
 
-export function render() {
+export function render(script = "edge") {
   const header = [
     "# GENERATED from config/environments.json by `node scripts/config.mjs write`; edit that",
     "# file, not this one (CI runs `scripts/config check`).",
     "#",
+    ...(script === "edge"
+      ? [
+          "# The edge script: redirects, explain, health. The admin API and the RouteDo class",
+          "# are the control script's (wrangler.control.toml), reached through CONTROL_X.",
+        ]
+      : [
+          "# The control script: the admin API (reached only through the edge script's",
+          "# CONTROL_X service binding) and the RouteDo class. Deployed before the edge script.",
+        ]),
+    "#",
     "# The top level is the local configuration (`wrangler dev` with no flags). Each [env.X]",
     "# restates every binding (wrangler does not inherit them) and names only its own",
-    "# resources: redirector-X, ROUTES_KV_X, ROUTE_DO_X, CLICKS_X -> clicks_X. The worker",
-    "# picks its bindings from ENVIRONMENT. Local has no `routes` (wrangler dev would",
-    "# rewrite every Host to the route's). Secrets are set with `wrangler secret put`.",
+    "# resources: redirector-X, redirector-control-X, ROUTES_KV_X, ROUTE_DO_X, CLICKS_X ->",
+    "# clicks_X. The worker picks its bindings from ENVIRONMENT. Local has no `routes`",
+    "# (wrangler dev would rewrite every Host to the route's). Secrets are set with",
+    "# `wrangler secret put` (ADMIN_TOKEN on both scripts).",
     "",
   ].join("\n");
   const envs = Object.entries(config.envs);
   const [localName, local] = envs.find(([n]) => n === "local");
-  const parts = [header + section(localName, local, true)];
+  const parts = [header + section(localName, local, true, script)];
   for (const [env, spec] of envs.filter(([n]) => n !== "local")) {
-    parts.push(`# ${"-".repeat(64)} ${env}\n` + section(env, spec, false));
+    parts.push(`# ${"-".repeat(64)} ${env}\n` + section(env, spec, false, script));
   }
   return parts.join("\n\n") + "\n";
 }
@@ -111,18 +140,19 @@ export function sentryMismatches(envs, documented) {
 
 const cmd = process.argv[2];
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const file = path.join(ROOT, "wrangler.toml");
-  if (cmd === "render") process.stdout.write(render());
-  else if (cmd === "write") writeFileSync(file, render());
+  const file = (script) => path.join(ROOT, FILES[script]);
+  if (cmd === "render") process.stdout.write(render(process.argv[3] === "control" ? "control" : "edge"));
+  else if (cmd === "write") for (const script of Object.keys(FILES)) writeFileSync(file(script), render(script));
   else if (cmd === "check") {
-    const want = render();
-    const have = readFileSync(file, "utf8");
-    if (want !== have) {
+    for (const script of Object.keys(FILES)) {
+      const want = render(script);
+      const have = existsSync(file(script)) ? readFileSync(file(script), "utf8") : "";
+      if (want === have) continue;
       const a = have.split("\n"), b = want.split("\n");
       for (let i = 0; i < Math.max(a.length, b.length); i++) {
-        if (a[i] !== b[i]) { console.error(`wrangler.toml:${i + 1}\n  have: ${a[i] ?? "<end>"}\n  want: ${b[i] ?? "<end>"}`); break; }
+        if (a[i] !== b[i]) { console.error(`${FILES[script]}:${i + 1}\n  have: ${a[i] ?? "<end>"}\n  want: ${b[i] ?? "<end>"}`); break; }
       }
-      console.error("wrangler.toml differs from config/environments.json: run `node scripts/config.mjs write`");
+      console.error(`${FILES[script]} differs from config/environments.json: run \`node scripts/config.mjs write\``);
       process.exit(1);
     }
     const documented = documentedSentryEnvironments(platformDocument());
@@ -137,7 +167,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.error(`config/environments.json: ${env}.sentry_environment is ${JSON.stringify(have)}; ENVIRONMENTS.md says ${JSON.stringify(want)}`);
     }
     if (wrong.length) process.exit(1);
-    console.log(`wrangler.toml matches config/environments.json (${Object.keys(config.envs).join(", ")}); Sentry environments match ENVIRONMENTS.md (${Object.entries(documented).map(([e, s]) => `${e}: ${s}`).join(", ")})`);
+    console.log(`wrangler.toml and wrangler.control.toml match config/environments.json (${Object.keys(config.envs).join(", ")}); Sentry environments match ENVIRONMENTS.md (${Object.entries(documented).map(([e, s]) => `${e}: ${s}`).join(", ")})`);
   } else {
     console.error("usage: scripts/config render|write|check");
     process.exit(2);

@@ -2,14 +2,18 @@
 //   1/9 config check   2/9 secret scan   3/9 build   4/9 dry run
 //   5/9 pre-flight: error budget left and TLS of the custom hostnames (prod, or as
 //       config/rollout.json says; skipping needs --skip-preflight "<reason>", logged)
-//   6/9 versions upload (version id from wrangler's machine-readable output)
+//   6/9 the control script (redirector-control-<env>: admin API, RouteDo) deployed
+//       whole, then the edge script's versions upload (version id from wrangler's
+//       machine-readable output)
 //   7/9 gradual deploy: new at --percent, current at the rest
 //   8/9 canary verification pinned to the new version, then the KPI gate: canary
 //       against stable over the same window, waiting for enough traffic
 //   9/9 full rollout
 // From step 7 on, anything that stops the promotion (a failed step, Ctrl-C, a
-// killed CI job's SIGTERM) rolls back to the version that served before, or says
-// loudly that it could not (exit 3).
+// killed CI job's SIGTERM) rolls back the edge script to the version that served
+// before, or says loudly that it could not (exit 3). The control script is not
+// rolled back: it serves the edge versions one release either side of it
+// (core/src/forward.rs), and its Durable Object migrations only go forward.
 //
 //   scripts/promote --env dev|staging|prod [--percent 10] [--skip-preflight "<reason>"]
 //
@@ -89,8 +93,11 @@ export async function offlineSteps({ env }, step) {
   step("3/9 build");
   run("scripts/build-worker", []);
   step("4/9 dry run");
-  const dry = await wrangler(["deploy", "--env", env, "--dry-run", "--outdir", `target/promote/${env}`], path.join(ROOT, `target/promote/${env}/dry-run.ndjson`), { quiet: true });
-  for (const line of dry.stdout.split("\n").filter((l) => /Total Upload|env\./.test(l))) console.log(line);
+  for (const [script, config] of [["control", "wrangler.control.toml"], ["edge", "wrangler.toml"]]) {
+    const out = `target/promote/${env}/${script}`;
+    const dry = await wrangler(["deploy", "-c", config, "--env", env, "--dry-run", "--outdir", out], path.join(ROOT, `${out}/dry-run.ndjson`), { quiet: true });
+    for (const line of dry.stdout.split("\n").filter((l) => /Total Upload|env\./.test(l))) console.log(`${script}: ${line}`);
+  }
 }
 
 /**
@@ -124,7 +131,10 @@ export async function onlineSteps(args, io) {
     }
   }
 
-  step("6/9 versions upload");
+  step("6/9 control script deploy, then versions upload");
+  // First: the edge's new version binds the control's class and service by name.
+  await wrangler(["deploy", "-c", "wrangler.control.toml", "--env", env], path.join(ROOT, `target/promote/${env}/control-deploy.ndjson`));
+  log(`${config.control_worker_name} deployed`);
   const upload = await wrangler(["versions", "upload", "--env", env, "--tag", release, "--message", `release ${release}`], path.join(ROOT, `target/promote/${env}/upload.ndjson`));
   const created = upload.entries.find((e) => e.type === "version-upload");
   if (!created?.version_id) throw new ToolError("wrangler versions upload wrote no version-upload entry with a version_id");
@@ -185,7 +195,8 @@ function offlinePlan({ env, percent }) {
 [promote ${env}] offline: no CLOUDFLARE_API_TOKEN / CLOUDFLARE_ACCOUNT_ID, so it stops here.
 With credentials it would now run:
   5/9 pre-flight (config/rollout.json): error budget left over the SLO window, TLS of the custom hostnames
-  6/9 wrangler versions upload --env ${env} --tag <release> (version id from WRANGLER_OUTPUT_FILE_PATH)
+  6/9 wrangler deploy -c wrangler.control.toml --env ${env} (the control script, whole), then
+      wrangler versions upload --env ${env} --tag <release> (version id from WRANGLER_OUTPUT_FILE_PATH)
   7/9 deployment: <new>@${percent}% <current>@${100 - percent}%
   8/9 scripts/canary-verify --env ${env} --version-id <new>, then the KPI gate (canary against stable)
   9/9 pass: <new>@100%; fail or interrupted: <current>@100% (rollback)`;

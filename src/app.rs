@@ -1,15 +1,18 @@
-//! Per-request glue: facts in, core decision, response and click out.
+//! Per-request glue: facts in, core decision, response and click out. The edge
+//! script's flow ([`serve`]); the admin API is forwarded to the control script
+//! ([`crate::forward`]), whose flow is `crate::control`. Both share the isolate
+//! state and [`finish`].
 
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
-use futures_util::StreamExt;
-use redirector_core::admin::{body_plan, BODY_TIMEOUT_MS};
+use redirector_core::admin::ADMIN_PREFIX;
+use redirector_core::auth::authorize;
 use redirector_core::cache::{IsolateCache, LINK_CACHE_TTL_MS, RULE_CACHE_TTL_MS};
 use redirector_core::click::Outcome;
-use redirector_core::handler::rate_limited;
-use redirector_core::{handle, Body, Deferred, Deployment, ExplainAccess, RequestFacts, RequestUrl};
-use worker::{console_error, web_sys, ByteStream, Context, Env, Result};
+use redirector_core::handler::{rate_limited, refuse};
+use redirector_core::{handle, Body, Deferred, Deployment, ExplainAccess, Handled, RequestFacts, RequestUrl};
+use worker::{console_error, web_sys, Context, Env, Result};
 
 use crate::bindings::Bindings;
 use crate::ryw::Pins;
@@ -25,16 +28,16 @@ thread_local! {
 
 /// Per-isolate state: the bindings, vars and secrets, and the cache of parsed
 /// records, misses and rule arrays (redirector_core::cache).
-struct Isolate {
-    bindings: Bindings,
-    settings: Settings,
-    cache: Rc<RefCell<IsolateCache>>,
+pub(crate) struct Isolate {
+    pub(crate) bindings: Bindings,
+    pub(crate) settings: Settings,
+    pub(crate) cache: Rc<RefCell<IsolateCache>>,
     /// KV and the Durable Object behind the core's store seam (`None` without KV).
-    store: Option<EdgeStore>,
+    pub(crate) store: Option<EdgeStore>,
 }
 
 impl Isolate {
-    fn get(env: &Env) -> Rc<Isolate> {
+    pub(crate) fn get(env: &Env) -> Rc<Isolate> {
         ISOLATE.with(|cell| cell.get_or_init(|| Rc::new(Isolate::read(env))).clone())
     }
 
@@ -50,7 +53,8 @@ impl Isolate {
             explain_token: secret("EXPLAIN_TOKEN"),
             admin_token: secret("ADMIN_TOKEN"),
             sentry: sentry::Reporter::from_env(env, &bindings.env),
-            body_timeout_ms: var(env, "ADMIN_BODY_TIMEOUT_MS").and_then(|v| v.parse().ok()).unwrap_or(BODY_TIMEOUT_MS),
+            #[cfg(feature = "control")]
+            body_timeout_ms: var(env, "ADMIN_BODY_TIMEOUT_MS").and_then(|v| v.parse().ok()).unwrap_or(redirector_core::admin::BODY_TIMEOUT_MS),
             miss_limiter: MissLimiter::from_env(env, &bindings.env),
         };
         // Lifetimes from the ROUTE_CACHE_TTL_MS and RULES_CACHE_TTL_MS vars if set.
@@ -70,16 +74,28 @@ impl Isolate {
         });
         Isolate { bindings, settings, cache: Rc::new(RefCell::new(cache)), store }
     }
+
+    pub(crate) fn deployment(&self) -> Deployment<'_> {
+        Deployment {
+            env: &self.bindings.env,
+            release: RELEASE,
+            bindings: &self.bindings.report,
+            explain: self.settings.explain_access(),
+            admin_token: self.settings.admin_token.as_deref(),
+            memory_bytes: memory_bytes(),
+        }
+    }
 }
 
 /// What the worker reads from vars and secrets.
-struct Settings {
+pub(crate) struct Settings {
     explain: Option<String>,
     explain_token: Option<String>,
-    admin_token: Option<String>,
+    pub(crate) admin_token: Option<String>,
     sentry: Option<sentry::Reporter>,
     /// How long an admin body may take to arrive (`ADMIN_BODY_TIMEOUT_MS`).
-    body_timeout_ms: u64,
+    #[cfg(feature = "control")]
+    pub(crate) body_timeout_ms: u64,
     /// The rate limit on clients probing missing paths (`MISS_LIMIT_<ENV>`).
     miss_limiter: MissLimiter,
 }
@@ -126,11 +142,6 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     let (authorization, explain_country) = (reserved_header("authorization"), reserved_header("x-redirector-country"));
     #[cfg(feature = "test-panic")]
     crate::test_panic::maybe_panic(&url, isolate.store.as_ref()).await;
-    // A body is read only for an authorised admin write, and only so much of it.
-    let body = match body_plan(url.path(), &method, settings.admin_token.as_deref(), authorization.as_deref()) {
-        Some(max) => read_body(&req, all_headers(), max, settings.body_timeout_ms).await,
-        None => Err(Body::NotRead),
-    };
     let facts = RequestFacts {
         method: &method,
         country: country.as_deref(),
@@ -142,28 +153,44 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
         random: random_u64(),
         authorization: authorization.as_deref(),
         explain_country: explain_country.as_deref(),
-        body: body.as_deref().map_or_else(|failure| *failure, Body::Text),
+        // The edge never reads a body: admin writes are the control script's.
+        body: Body::NotRead,
         now_ms: started as i64,
     };
-    let deployment = Deployment {
-        env: &bindings.env,
-        release: RELEASE,
-        bindings: &bindings.report,
-        explain: settings.explain_access(),
-        admin_token: settings.admin_token.as_deref(),
-        memory_bytes: memory_bytes(),
+    let deployment = isolate.deployment();
+    let handled = if url.path().starts_with(ADMIN_PREFIX) {
+        // The control script answers, and writes the click; the edge only pins. The
+        // token is checked here first too, so nobody without it reaches the control
+        // script (which checks it again: it trusts no caller).
+        let forwarded = match authorize(settings.admin_token.as_deref(), authorization.as_deref()) {
+            Ok(()) => crate::forward::admin(&req, bindings, isolate.store.as_ref().map(|s| &s.pins), &isolate.cache).await,
+            Err(e) => Err(e),
+        };
+        match forwarded {
+            Ok(response) => return Ok(response),
+            Err(e) => refuse(&url, &facts, &deployment, e),
+        }
+    } else {
+        let mut handled = handle(&url, &facts, isolate.store.as_ref(), &isolate.cache, &deployment).await;
+        // A miss may be a client probing for links: past its limit it gets 429 instead.
+        // Only misses ask the limiter, so no redirect ever waits on it or is refused.
+        if handled.click.outcome == Outcome::Miss && settings.miss_limiter.exceeded(header("cf-connecting-ip").as_deref()).await {
+            handled = rate_limited(handled);
+        }
+        handled
     };
-    let mut handled = handle(&url, &facts, isolate.store.as_ref(), &isolate.cache, &deployment).await;
-    // A miss may be a client probing for links: past its limit it gets 429 instead.
-    // Only misses ask the limiter, so no redirect ever waits on it or is refused.
-    if handled.click.outcome == Outcome::Miss && settings.miss_limiter.exceeded(header("cf-connecting-ip").as_deref()).await {
-        handled = rate_limited(handled);
-    }
+    finish(&isolate, &ctx, &url, handled, started)
+}
 
+/// The end of every request in either script: log and report a fault, write the
+/// click (with the time taken), and answer.
+pub(crate) fn finish(isolate: &Isolate, ctx: &Context, url: &RequestUrl<'_>, mut handled: Handled, started: u64) -> Result<web_sys::Response> {
+    let (bindings, settings) = (&isolate.bindings, &isolate.settings);
     if let Some(fault) = &handled.fault {
         // No query string, cookies or client address in logs or Sentry: the path
         // identifies the route, the rest may be personal data.
         let where_ = url.without_query();
+        let method = &handled.click.method;
         console_error!("[{}] {} {}: {fault}", bindings.env, method, where_);
         if let Some(reporter) = &settings.sentry {
             let fault = sentry::Fault {
@@ -171,9 +198,9 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
                 outcome: handled.click.outcome.as_str(),
                 route: &handled.click.route_id,
                 url: &where_,
-                method: &method,
+                method,
             };
-            reporter.report(&ctx, RELEASE, fault);
+            reporter.report(ctx, RELEASE, fault);
         }
     }
     handled.click.latency_ms = (js_sys::Date::now() as u64).saturating_sub(started) as f64;
@@ -187,27 +214,4 @@ fn memory_bytes() -> u64 {
     return core::arch::wasm32::memory_size(0) as u64 * 65_536;
     #[cfg(not(target_arch = "wasm32"))]
     0
-}
-
-/// An admin body: refused by `Content-Length` before reading, cut off once it passes
-/// `max` bytes, and abandoned if it has not arrived within `timeout_ms`. The `Err`
-/// side is the [`Body`] that says why there is no text.
-async fn read_body(req: &web_sys::Request, headers: &web_sys::Headers, max: usize, timeout_ms: u64) -> std::result::Result<String, Body<'static>> {
-    let declared = headers.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(Body::TooLarge);
-    }
-    let Some(stream) = req.body() else { return Ok(String::new()) };
-    let read = Box::pin(async move {
-        let mut bytes = ByteStream::from(stream);
-        let mut out = Vec::new();
-        while let Some(chunk) = bytes.next().await {
-            out.extend_from_slice(&chunk.map_err(|_| Body::Unreadable)?);
-            if out.len() > max {
-                return Err(Body::TooLarge);
-            }
-        }
-        String::from_utf8(out).map_err(|_| Body::Unreadable)
-    });
-    crate::timer::within(timeout_ms, read).await.unwrap_or(Err(Body::TimedOut))
 }

@@ -1,6 +1,7 @@
 //! Binding selection: the `ENVIRONMENT` var names the env, and every binding name is
-//! derived from it (`local` -> `ROUTES_KV_LOCAL`, `ROUTE_DO_LOCAL`, `CLICKS_LOCAL`),
-//! so no env can reach another env's resources by accident.
+//! derived from it (`local` -> `ROUTES_KV_LOCAL`, `ROUTE_DO_LOCAL`, `CLICKS_LOCAL`,
+//! and in the edge script `CONTROL_LOCAL`, the service binding to the control
+//! script), so no env can reach another env's resources by accident.
 
 use worker::kv::KvStore;
 use worker::{AnalyticsEngineDataset, Env, ObjectNamespace};
@@ -16,6 +17,10 @@ pub struct Bindings {
     pub kv_object: Option<wasm_bindgen::JsValue>,
     pub route_do: Option<ObjectNamespace>,
     pub clicks: Option<AnalyticsEngineDataset>,
+    /// The edge script's service binding to the control script (`CONTROL_<ENV>`), as
+    /// its JS object ([`crate::forward`]); the control script has none.
+    pub control: Option<wasm_bindgen::JsValue>,
+    pub control_name: String,
     /// `(binding name, present)` in a stable order, for the health check.
     pub report: Vec<(String, bool)>,
 }
@@ -43,8 +48,17 @@ impl Bindings {
         let kv_object = kv.as_ref().and_then(|_| js_sys::Reflect::get(env.as_ref(), &kv_name.as_str().into()).ok());
         let route_do = env.durable_object(&do_name).ok();
         let clicks = present(env, &ae_name).then(|| env.analytics_engine(&ae_name).ok()).flatten();
-        let report = vec![(kv_name, kv.is_some()), (do_name, route_do.is_some()), (ae_name, clicks.is_some())];
-        Bindings { env: name, kv, kv_object, route_do, clicks, report }
+        let mut report = vec![(kv_name, kv.is_some()), (do_name, route_do.is_some()), (ae_name, clicks.is_some())];
+        let control_name = format!("CONTROL_{}", name.to_ascii_uppercase());
+        let control = if cfg!(feature = "control") || !present(env, &control_name) {
+            None
+        } else {
+            js_sys::Reflect::get(env.as_ref(), &control_name.as_str().into()).ok()
+        };
+        if !cfg!(feature = "control") {
+            report.push((control_name.clone(), control.is_some()));
+        }
+        Bindings { env: name, kv, kv_object, route_do, clicks, control, control_name, report }
     }
 }
 

@@ -1,21 +1,30 @@
 //! # redirector (the Worker)
 //!
 //! A thin layer that adapts Cloudflare bindings to [`redirector_core`], where every
-//! decision is made. Reading order for a newcomer:
+//! decision is made. It is built twice, into two worker scripts per env
+//! (docs/architecture.md): the **edge script** (default features: redirects, explain,
+//! health; the admin API forwarded by [`forward`]) and the **control script**
+//! (`--features control`: the admin API in `control` and the `RouteDo` class in
+//! `route_do`), reached only through the edge's `CONTROL_<ENV>` service binding.
+//! Reading order for a newcomer:
 //!
-//! 0. `src/entry.mjs`: the JS module workerd loads. It calls the wasm `fetch` below
-//!    directly, skipping worker-build's per-request entrypoint class and Proxy.
+//! 0. `src/entry.mjs` (edge) and `src/control.mjs` (control): the JS modules workerd
+//!    loads. Through `src/wasm-handler.mjs` they call the wasm `fetch` below directly,
+//!    skipping worker-build's per-request entrypoint class and Proxy.
 //! 1. [`fetch`] (below): the Rust entry point; polls [`app::serve`] once and returns
 //!    a cached hit's `Response` at once, anything waiting on I/O as a `Promise`.
 //! 2. [`app::serve`]: gathers the request facts, runs [`redirector_core::handle`]
 //!    (canonicalise -> look up -> validate -> respond -> click), then writes the
-//!    click and logs any fault.
+//!    click and logs any fault ([`app::finish`]); in the control script,
+//!    `control::serve` does the same around [`redirector_core::handle_admin`].
 //! 3. The adapters, one per binding:
 //!
 //! | module | binding | role |
 //! |---|---|---|
 //! | [`incoming`] | `Request` | the method, URL, two headers and `cf` fields every request needs, read in one call |
-//! | [`bindings`] | `ENVIRONMENT` var | picks `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>`, `CLICKS_<ENV>` |
+//! | [`bindings`] | `ENVIRONMENT` var | picks `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>`, `CLICKS_<ENV>`, `CONTROL_<ENV>` |
+//! | [`forward`] | `CONTROL_<ENV>` | edge: the admin API forwarded to the control script; pins the writes it hands back |
+//! | `control` | - | control script only: the admin API's glue (token, body, [`redirector_core::handle_admin`], the sealed answer) |
 //! | [`store`] | `ROUTES_KV_<ENV>`, `ROUTE_DO_<ENV>` | the core's store seams: KV reads with pins, strong links, admin writes and bulks |
 //! | [`kv`] | `ROUTES_KV_<ENV>` | a route's KV read: one call into JS, raced against its deadline there |
 //! | [`ryw`] | Cache API | read-your-writes pins and the write marker in the location of an admin write |
@@ -23,7 +32,7 @@
 //! | [`clicks`] | `CLICKS_<ENV>` | writes the click event as an Analytics Engine data point |
 //! | [`respond`] | - | turns a core [`redirector_core::reply::Reply`] into a `Response` |
 //! | [`packed`] | - | strings joined by U+001F, to cross into JS in one call (response headers, the click) |
-//! | [`route_do`] | `ROUTE_DO_<ENV>` | the `RouteDo` Durable Object class: shards (single writer, KV drain, bulks) and strong-link counters |
+//! | `route_do` | `ROUTE_DO_<ENV>` | control script only: the `RouteDo` Durable Object class: shards (single writer, KV drain, bulks) and strong-link counters |
 //! | [`objects`] | `ROUTE_DO_<ENV>` | one typed call to an object (worker -> object, object -> object), with a deadline |
 //! | [`limits`] | `MISS_LIMIT_<ENV>` | rate limit on clients probing missing paths (fails open) |
 //! | [`drive`] | - | drives a request that waits on I/O to its end, polling as each wait ends (no microtask queue) |
@@ -40,13 +49,17 @@
 pub mod app;
 pub mod bindings;
 pub mod clicks;
+#[cfg(feature = "control")]
+pub mod control;
 pub mod drive;
+pub mod forward;
 pub mod incoming;
 pub mod kv;
 pub mod limits;
 pub mod objects;
 pub mod packed;
 pub mod respond;
+#[cfg(feature = "control")]
 pub mod route_do;
 pub mod ryw;
 pub mod sentry;
@@ -116,8 +129,10 @@ pub fn install_panic_hook() {
 /// headers and `cf` up front on every request, and `app` reads `cf` itself (costly).
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
-    #[cfg(not(feature = "bench-floor"))]
+    #[cfg(not(any(feature = "bench-floor", feature = "control")))]
     let mut served = Box::pin(app::serve(req, env, worker::Context::new(ctx)));
+    #[cfg(feature = "control")]
+    let mut served = Box::pin(control::serve(req, env, worker::Context::new(ctx)));
     #[cfg(feature = "bench-floor")]
     let mut served = Box::pin({
         let _ = ctx;

@@ -1,6 +1,6 @@
 //! Calls to `ROUTE_DO_<ENV>` objects: one POST with the typed message as JSON (see
 //! `redirector_core::strong::msg`), a typed answer back. Used by the worker
-//! ([`crate::store`]) and by the objects themselves ([`crate::route_do`]: a counter
+//! ([`crate::store`]) and by the objects themselves (`crate::route_do`: a counter
 //! asking its shard, a shard pushing to counters or asking a coordinator).
 
 use serde::de::DeserializeOwned;

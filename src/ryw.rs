@@ -3,7 +3,8 @@
 //! KV is eventually consistent: a write can take 60 s or more to reach every
 //! location, and a location that recently read the key as missing keeps serving that
 //! miss for up to the edge cache lifetime. So after the shard has stored a write, the
-//! worker that served the admin request puts, in this location's Cache API, for
+//! edge script that forwarded the admin request (the control script hands the writes
+//! back: [`crate::forward`]) puts, in this location's Cache API, for
 //! [`TTL_SECS`] (longer than KV needs to catch up):
 //!
 //! * a *pin* per written key with the new value (or a tombstone), for writes of up
@@ -27,7 +28,7 @@ use futures_util::future::join_all;
 use redirector_core::key::shard_of;
 use redirector_core::ryw::signed::{PinFields, PinSigner};
 use redirector_core::ryw::PIN_TTL_MS;
-use redirector_core::store::Write;
+use redirector_core::forward::Written;
 use worker::{console_error, console_warn, Cache, Headers, Response, ResponseBuilder};
 
 use crate::now_ms;
@@ -105,7 +106,7 @@ impl Pins {
 
     /// Pin every write in this location (or note each host of a big bulk), then
     /// stamp the marker. Failures are logged: the write itself stands.
-    pub async fn pin(&self, writes: &[Write]) {
+    pub async fn pin(&self, writes: &[Written]) {
         if self.signer.is_none() {
             return;
         }
@@ -113,11 +114,11 @@ impl Pins {
         if writes.len() <= PIN_MAX_KEYS {
             join_all(writes.iter().map(|w| {
                 let kind = if w.value.is_some() { "put" } else { TOMBSTONE };
-                self.put(&w.key.key, kind, w.value.as_deref().unwrap_or_default(), now)
+                self.put(&w.key, kind, w.value.as_deref().unwrap_or_default(), now)
             }))
             .await;
         } else {
-            let mut shards: Vec<&str> = writes.iter().map(|w| shard_of(&w.key.key)).collect();
+            let mut shards: Vec<&str> = writes.iter().map(|w| shard_of(&w.key)).collect();
             shards.sort_unstable();
             shards.dedup();
             let notes: Vec<String> = shards.iter().map(|s| format!("~note:{s}")).collect();

@@ -1,6 +1,6 @@
 //! The core's store seams ([`redirector_core::store`]) over the bindings: KV reads
 //! with this location's read-your-writes pins ([`crate::ryw`]), the strong links'
-//! counters and the hosts' shards in `ROUTE_DO_<ENV>` ([`crate::route_do`]).
+//! counters and the hosts' shards in `ROUTE_DO_<ENV>` (`crate::route_do`, in the control script).
 //!
 //! Objects: one shard per host (`shard:<host>`, `shard:*` for any-host keys and
 //! `rules:*`; `redirector_core::key::shard_of`), the single writer of its keys; one
@@ -171,7 +171,7 @@ impl Admin for EdgeStore {
         } else {
             self.bulk_across_shards(by_shard).await?
         };
-        self.pins.pin(writes).await;
+        // The edge script pins the writes in its location (`crate::forward`).
         Ok(report)
     }
 

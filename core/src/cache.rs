@@ -181,6 +181,15 @@ impl IsolateCache {
         self.rules.clear();
     }
 
+    /// An admin write this location has just made (its edge isolate forwarded it):
+    /// note its time in the marker and forget the written keys.
+    pub fn wrote<'k>(&mut self, now_ms: i64, keys: impl IntoIterator<Item = &'k str>) {
+        self.marker.wrote(now_ms);
+        for key in keys {
+            self.invalidate(key);
+        }
+    }
+
     /// Forget a key this isolate has just written.
     pub fn invalidate(&mut self, key: &str) {
         self.generation += 1;

@@ -15,7 +15,7 @@ use crate::error::{Error, StoreError};
 use crate::explain;
 use crate::reply::{Reply, ALLOW};
 use crate::request::{RequestFacts, RequestUrl};
-use crate::store::{Admin, RouteReads, StrongLinks, WriteView};
+use crate::store::{Admin, RouteReads, StrongLinks, Write, WriteView};
 use crate::ua;
 
 /// Paths under this prefix are the redirector's own; they are never looked up in KV.
@@ -72,23 +72,17 @@ fn method(m: &str) -> Method {
     }
 }
 
-/// Everything the flow needs of the bindings.
-pub trait Stores: RouteReads + WriteView + StrongLinks + Admin {}
-impl<S: RouteReads + WriteView + StrongLinks + Admin> Stores for S {}
+/// Everything the redirect flow needs of the bindings (the admin API's seam,
+/// [`Admin`], is [`handle_admin`]'s: it runs in the control script).
+pub trait Stores: RouteReads + WriteView + StrongLinks {}
+impl<S: RouteReads + WriteView + StrongLinks> Stores for S {}
 
-/// Handle one request. Never panics; every path yields a reply and exactly one click.
-/// `store` is `None` when the KV binding is missing, which answers like a KV failure.
-pub async fn handle<S: Stores>(
-    url: &RequestUrl<'_>,
-    req: &RequestFacts<'_>,
-    store: Option<&S>,
-    rules: &RefCell<IsolateCache>,
-    dep: &Deployment<'_>,
-) -> Handled {
+/// The click every request starts with, and who asked.
+fn new_click(url: &RequestUrl<'_>, req: &RequestFacts<'_>, dep: &Deployment<'_>) -> (Click, ua::Audience) {
     // Who asked: reported in the click, and only people spend a strong link's clicks.
     let agent = ua::UserAgent::parse(req.user_agent);
     let audience = agent.audience(req.method);
-    let mut click = Click {
+    let click = Click {
         route_id: String::new(),
         host: url.host().to_owned(),
         path: url.path().to_owned(),
@@ -106,9 +100,29 @@ pub async fn handle<S: Stores>(
         variant: String::new(),
         audience: audience.as_str(),
     };
-    if url.path().starts_with(ADMIN_PREFIX) {
-        return admin(url, req, store, rules, dep, click).await;
-    }
+    (click, audience)
+}
+
+/// A request the worker answers with `error` before (or instead of) the flow: the
+/// admin API when the control script cannot be reached. Its click and fault are
+/// made as the flow would make them.
+pub fn refuse(url: &RequestUrl<'_>, req: &RequestFacts<'_>, dep: &Deployment<'_>, error: Error) -> Handled {
+    let head = req.method.eq_ignore_ascii_case("HEAD");
+    failed(error, new_click(url, req, dep).0, head)
+}
+
+/// Handle one request. Never panics; every path yields a reply and exactly one click.
+/// `store` is `None` when the KV binding is missing, which answers like a KV failure.
+pub async fn handle<S: Stores>(
+    url: &RequestUrl<'_>,
+    req: &RequestFacts<'_>,
+    store: Option<&S>,
+    rules: &RefCell<IsolateCache>,
+    dep: &Deployment<'_>,
+) -> Handled {
+    // The admin API is not served here but by the control script ([`handle_admin`]);
+    // its paths fall under the reserved prefix below (404) if they ever arrive.
+    let (mut click, audience) = new_click(url, req, dep);
     let head = match method(req.method) {
         Method::Read { head } => head,
         Method::Options => {
@@ -165,41 +179,49 @@ pub async fn handle<S: Stores>(
     Handled { reply, click, fault: None }
 }
 
-/// The admin API (see [`crate::admin`]). A write also drops this isolate's cached
-/// copies of the keys and notes the write for read-your-writes.
-async fn admin<S: Admin>(
-    url: &RequestUrl<'_>,
-    req: &RequestFacts<'_>,
-    store: Option<&S>,
-    rules: &RefCell<IsolateCache>,
-    dep: &Deployment<'_>,
-    mut click: Click,
-) -> Handled {
+/// What an admin request produced: the reply and its click, and the writes it made.
+/// The caller owns read-your-writes: the edge script pins the writes in its
+/// location and drops its isolate's copies ([`crate::forward`],
+/// [`IsolateCache::wrote`]).
+#[derive(Debug)]
+pub struct AdminHandled {
+    pub handled: Handled,
+    /// Empty unless a write was accepted.
+    pub writes: Vec<Write>,
+}
+
+/// Handle one admin API request (see [`crate::admin`]); anything outside
+/// [`ADMIN_PREFIX`] is a 404. Runs in the control script, which holds the shards.
+pub async fn handle_admin<S: Admin>(url: &RequestUrl<'_>, req: &RequestFacts<'_>, store: Option<&S>, dep: &Deployment<'_>) -> AdminHandled {
+    let (mut click, _) = new_click(url, req, dep);
+    let refused = |e, click| AdminHandled { handled: failed(e, click, false), writes: vec![] };
+    if !url.path().starts_with(ADMIN_PREFIX) {
+        return refused(Error::NotFound, click);
+    }
     let served = match url.to_url() {
         Ok(url) => admin::serve(req.method, &url, dep.admin_token, req.authorization, req.body, store).await,
         Err(_) => Err(Error::BadRequest(CanonError::InvalidHost)),
     };
     let (op, reply) = match served {
         Ok(done) => done,
-        Err(e) => return failed(e, click, false),
+        Err(e) => return refused(e, click),
     };
-    match &op {
-        AdminOp::Read(key) => click.route_id = key.key.clone(),
+    let writes = match op {
+        AdminOp::Read(key) => {
+            click.route_id = key.key;
+            vec![]
+        }
         AdminOp::Write(writes) => {
             if let [only] = writes.as_slice() {
                 click.route_id = only.key.key.clone();
             }
-            let mut cache = rules.borrow_mut();
-            cache.marker.wrote(req.now_ms);
-            for w in writes {
-                cache.invalidate(&w.key.key);
-            }
+            writes
         }
-        AdminOp::Status(_) | AdminOp::List { .. } => {}
-    }
+        AdminOp::Status(_) | AdminOp::List { .. } => vec![],
+    };
     click.outcome = Outcome::Admin;
     click.status = reply.status;
-    Handled { reply, click, fault: None }
+    AdminHandled { handled: Handled { reply, click, fault: None }, writes }
 }
 
 fn missing_store() -> Error {

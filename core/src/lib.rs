@@ -8,7 +8,9 @@
 //!
 //! 1. **Method**: GET/HEAD go on; OPTIONS answers 204 with `Allow`; others 405.
 //! 2. **Canonicalise** host and path ([`canon`]), exactly as keys are written.
-//! 3. **Reserved paths** `/__redirector/...`: health, or 404; never looked up.
+//! 3. **Reserved paths** `/__redirector/...`: health, or 404; never looked up. The
+//!    admin API (`/__redirector/admin/`) is [`handler::handle_admin`]'s, in the
+//!    control script: the edge script forwards it there ([`forward`]).
 //! 4. **Look up** ([`lookup`]) in ROUTES.md order through the [`store`] seams:
 //!    exact links, then rule arrays ([`rules`]) matched by [`pattern`]; parsed records
 //!    and arrays are kept per isolate ([`cache`]).
@@ -51,7 +53,8 @@
 //! | | [`decide`] | the redirect decision: target, substitution, query, cache policy |
 //! | 4 endpoints | [`explain`] | the explain endpoint's JSON |
 //! | | [`admin`] | admin API: requests, validation, answers |
-//! | | [`handler`] | the whole flow above |
+//! | | [`handler`] | the whole flow above; [`handler::handle_admin`], the admin API's flow in the control script |
+//! | | [`forward`] | the control script's answer to an admin write, as the edge script opens it |
 
 pub mod admin;
 pub mod auth;
@@ -61,6 +64,7 @@ pub mod click;
 pub mod decide;
 pub mod error;
 pub mod explain;
+pub mod forward;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -84,5 +88,5 @@ pub mod unicode_cases;
 pub mod variant;
 
 pub use error::Error;
-pub use handler::{handle, Deployment, ExplainAccess, Handled};
+pub use handler::{handle, handle_admin, AdminHandled, Deployment, ExplainAccess, Handled};
 pub use request::{Body, Deferred, RequestFacts, RequestUrl};

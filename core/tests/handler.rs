@@ -14,7 +14,8 @@ use redirector_core::store::{Admin, AdminRead, RouteReads, StoreError, StrongLin
 use redirector_core::strong::link::LinkState;
 use redirector_core::strong::msg::{KeyWrite, StatusAnswer, StrongAnswer};
 use redirector_core::strong::shard::{drain, MemoryShardStore, Outbound, Shard, INLINE_DRAIN};
-use redirector_core::{handle, Body, Deferred, Deployment, ExplainAccess, Handled, RequestFacts, RequestUrl};
+use redirector_core::handler::refuse;
+use redirector_core::{handle, handle_admin, AdminHandled, Body, Deferred, Deployment, ExplainAccess, Handled, RequestFacts, RequestUrl};
 use url::Url;
 
 /// The fake store is always ready, so one poll finishes the flow.
@@ -159,18 +160,14 @@ fn run(store: Option<&FakeStore>, method: &str, url: &str) -> Handled {
 
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131 Safari/537.36";
 
+fn deployment(bindings: &[(String, bool)]) -> Deployment<'_> {
+    Deployment { env: "test", release: "abc123", bindings, explain: ExplainAccess::On, admin_token: Some("admin-secret"), memory_bytes: 0 }
+}
+
 fn run_with(store: Option<&FakeStore>, req: &RequestFacts<'_>, url: &str, rules: &RefCell<IsolateCache>) -> Handled {
     let url = RequestUrl::parse(url).unwrap();
     let bindings = vec![("ROUTES_KV_TEST".to_string(), store.is_some())];
-    let dep = Deployment {
-        env: "test",
-        release: "abc123",
-        bindings: &bindings,
-        explain: ExplainAccess::On,
-        admin_token: Some("admin-secret"),
-        memory_bytes: 0,
-    };
-    block_on(handle(&url, req, store, rules, &dep))
+    block_on(handle(&url, req, store, rules, &deployment(&bindings)))
 }
 
 fn get(store: &FakeStore, url: &str) -> Handled {
@@ -702,9 +699,65 @@ fn strong_route_without_an_authority_is_503() {
     assert_eq!(h.reply.status, 302);
 }
 
-fn admin(store: &FakeStore, method: &str, url: &str, auth: Option<&str>, body: &str) -> Handled {
+/// An admin request, as the control script serves it.
+fn admin_handled(store: &FakeStore, method: &str, url: &str, auth: Option<&str>, body: &str) -> AdminHandled {
     let req = RequestFacts { method, authorization: auth, body: Body::Text(body), now_ms: NOW, ..RequestFacts::default() };
-    run_with(Some(store), &req, url, &RefCell::new(IsolateCache::default()))
+    block_on(handle_admin(&RequestUrl::parse(url).unwrap(), &req, Some(store), &deployment(&[])))
+}
+
+fn admin(store: &FakeStore, method: &str, url: &str, auth: Option<&str>, body: &str) -> Handled {
+    admin_handled(store, method, url, auth, body).handled
+}
+
+#[test]
+fn the_admin_api_is_the_control_scripts_alone() {
+    let store = routes();
+    let url = "https://go.example.com/__redirector/admin/route?key=go.example.com/new";
+    let body = r#"{"to":"https://example.com/new"}"#;
+    // The edge's flow never serves it (the edge script forwards it before the flow).
+    let req = RequestFacts { method: "PUT", authorization: Some("Bearer admin-secret"), body: Body::Text(body), now_ms: NOW, ..RequestFacts::default() };
+    let edge = run_with(Some(&store), &req, url, &RefCell::new(IsolateCache::default()));
+    assert_eq!(edge.reply.status, 405);
+    assert!(!store.data.borrow().contains_key("go.example.com/new"), "nothing written");
+    let read = RequestFacts { method: "GET", authorization: Some("Bearer admin-secret"), now_ms: NOW, ..RequestFacts::default() };
+    let edge = run_with(Some(&store), &read, url, &RefCell::new(IsolateCache::default()));
+    assert_eq!((edge.reply.status, edge.click.outcome), (404, Outcome::Miss), "a reserved path, never looked up");
+    // The control's flow serves nothing else.
+    let other = admin_handled(&store, "GET", "https://go.example.com/summer", None, "");
+    assert_eq!((other.handled.reply.status, other.writes.len()), (404, 0));
+    // An accepted write hands back what it wrote (for the edge's pins); a read does not.
+    let written = admin_handled(&store, "PUT", url, Some("Bearer admin-secret"), body);
+    assert_eq!(written.handled.reply.status, 200);
+    assert_eq!(written.writes.iter().map(|w| (w.key.key.as_str(), w.value.as_deref())).collect::<Vec<_>>(), [("go.example.com/new", Some(body))]);
+    assert_eq!(written.handled.click.route_id, "go.example.com/new");
+    let read = admin_handled(&store, "GET", url, Some("Bearer admin-secret"), "");
+    assert_eq!((read.handled.reply.status, read.writes.len()), (200, 0));
+    // A refused write hands back none.
+    let refused = admin_handled(&store, "PUT", url, Some("Bearer admin-secret"), r#"{"to":"javascript:alert(1)"}"#);
+    assert_eq!((refused.handled.reply.status, refused.writes.len()), (400, 0));
+}
+
+#[test]
+fn an_unreachable_control_script_is_a_503_with_one_click_and_a_fault() {
+    let url = RequestUrl::parse("https://go.example.com/__redirector/admin/route?key=go.example.com/a").unwrap();
+    let req = RequestFacts { method: "PUT", user_agent: Some(BROWSER), now_ms: NOW, ..RequestFacts::default() };
+    let error = redirector_core::Error::StoreUnavailable(StoreError("CONTROL_TEST binding is not configured".into()));
+    let h = refuse(&url, &req, &deployment(&[]), error);
+    assert_eq!((h.reply.status, h.click.status, h.click.method.as_str()), (503, 503, "PUT"));
+    assert_eq!(h.click.path, "/__redirector/admin/route");
+    assert!(h.fault.is_some(), "reported");
+}
+
+#[test]
+fn a_forwarded_write_makes_the_edge_isolate_forget_its_copy() {
+    let store = routes();
+    let cache = RefCell::new(IsolateCache::default());
+    let req = RequestFacts { method: "GET", now_ms: NOW, ..RequestFacts::default() };
+    assert_eq!(run_with(Some(&store), &req, "https://go.example.com/summer", &cache).reply.status, 302);
+    store.data.borrow_mut().remove("go.example.com/summer");
+    assert_eq!(run_with(Some(&store), &req, "https://go.example.com/summer", &cache).reply.status, 302, "cached");
+    cache.borrow_mut().wrote(NOW, ["go.example.com/summer"]);
+    assert_eq!(run_with(Some(&store), &req, "https://go.example.com/summer", &cache).reply.status, 404);
 }
 
 #[test]

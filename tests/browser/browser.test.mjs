@@ -14,6 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
+import { withControl } from "../../scripts/lib/two-scripts.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -44,7 +45,7 @@ before(async () => {
     https: true,
     kvPersist: false,
     durableObjectsPersist: false,
-    workers: [{
+    workers: withControl({
       name: "redirector-local",
       rootPath: ROOT,
       scriptPath: "src/entry.mjs",
@@ -57,7 +58,7 @@ before(async () => {
       bindings: { ENVIRONMENT: "local", ROUTE_CACHE_TTL_MS: "0", RULES_CACHE_TTL_MS: "0" },
       kvNamespaces: ["ROUTES_KV_LOCAL"],
       durableObjects: { ROUTE_DO_LOCAL: { className: "RouteDo", useSQLite: true } },
-    }],
+    }, "local"),
   });
   const url = await mf.ready;
   const kv = await mf.getKVNamespace("ROUTES_KV_LOCAL");

@@ -238,3 +238,32 @@ test("a record over 1 MiB is refused (the shard's storage holds 2 MB a value)", 
   assert.match((await res.json()).reason, /over 1048576 bytes/);
   assert.equal((await h.admin("GET", route("go.example.com/huge"))).status, 404);
 });
+
+test("the control script answers for the admin API: its sealed answer never reaches the client", async () => {
+  const res = await h.admin("PUT", route("go.example.com/sealed"), { body: { to: "https://example.com/sealed" } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-redirector-writes"), null, "the edge opened the answer");
+  const body = await res.json();
+  assert.equal(body.ok, true);
+  assert.equal(body.writes, undefined, "the client's body, not the envelope");
+  // A read and a refusal are not sealed either.
+  const read = await h.admin("GET", route("go.example.com/sealed"));
+  assert.equal(read.headers.get("x-redirector-writes"), null);
+  assert.equal((await read.json()).value.to, "https://example.com/sealed");
+});
+
+test("an edge script without its control script answers the admin API 503, writes one click, and stores nothing", async () => {
+  // pair-peer: the same KV, ADMIN_TOKEN set, no CONTROL_PAIR binding.
+  const url = `https://peer.pair.test/__redirector/admin/${route("peer.pair.test/nocontrol")}`;
+  h.clicks.skipAll();
+  const res = await h.peer(url, { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ to: "https://example.com/n" }) });
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  const [click] = await h.clicks.next(1);
+  assert.deepEqual([click.blobs[2], click.doubles[0], click.env], ["/__redirector/admin/route", 503, "pair"]);
+  assert.equal(await h.laggyInner.get("peer.pair.test/nocontrol"), null, "nothing written");
+  // Without the token it never gets that far: 401, as the control script would answer.
+  const anonymous = await h.peer(url, { method: "PUT", body: "{}" });
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.headers.get("www-authenticate"), "Bearer");
+});

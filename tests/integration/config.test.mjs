@@ -1,12 +1,14 @@
-// wrangler.toml: the env matrix, read through wrangler's own config reader.
-// Every env restates all of its bindings, names only its own resources, and sets the
-// ENVIRONMENT var the worker derives its binding names from.
+// wrangler.toml (the edge script) and wrangler.control.toml (the control script): the
+// env matrix, read through wrangler's own config reader. Every env restates all of its
+// bindings, names only its own resources, and sets the ENVIRONMENT var the worker
+// derives its binding names from.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { unstable_readConfig } from "wrangler";
 
 const ENVS = ["dev", "staging", "prod"];
 const read = (env) => unstable_readConfig({ config: "wrangler.toml", env }, { hideWarnings: true });
+const readControl = (env) => unstable_readConfig({ config: "wrangler.control.toml", env }, { hideWarnings: true });
 
 function bindingsOf(config) {
   return {
@@ -14,7 +16,8 @@ function bindingsOf(config) {
     environment: config.vars.ENVIRONMENT,
     kv: config.kv_namespaces.map((k) => k.binding),
     kvIds: config.kv_namespaces.map((k) => k.id),
-    durable: config.durable_objects.bindings.map((d) => `${d.name}:${d.class_name}`),
+    durable: config.durable_objects.bindings.map((d) => `${d.name}:${d.class_name}${d.script_name ? `@${d.script_name}` : ""}`),
+    services: (config.services ?? []).map((s) => `${s.binding}:${s.service}`),
     analytics: config.analytics_engine_datasets.map((a) => `${a.binding}:${a.dataset}`),
     migrations: config.migrations.map((m) => `${m.tag}:${(m.new_sqlite_classes ?? []).join(",")}`),
     routes: config.routes ?? [],
@@ -27,17 +30,29 @@ test("local (top level): what `wrangler dev` runs with no flags", () => {
     environment: "local",
     kv: ["ROUTES_KV_LOCAL"],
     kvIds: ["routes-local"],
+    durable: ["ROUTE_DO_LOCAL:RouteDo@redirector-control-local"],
+    services: ["CONTROL_LOCAL:redirector-control-local"],
+    analytics: ["CLICKS_LOCAL:clicks_local"],
+    migrations: [],
+    // routes would make wrangler dev rewrite every Host and hide host-based routing
+    routes: [],
+  });
+  assert.deepEqual(bindingsOf(readControl(undefined)), {
+    name: "redirector-control-local",
+    environment: "local",
+    kv: ["ROUTES_KV_LOCAL"],
+    kvIds: ["routes-local"],
     durable: ["ROUTE_DO_LOCAL:RouteDo"],
+    services: [],
     analytics: ["CLICKS_LOCAL:clicks_local"],
     migrations: ["v1:RouteDo"],
-    // routes would make wrangler dev rewrite every Host and hide host-based routing
     routes: [],
   });
 });
 
 test("every env runs with the WHATWG URL, which the worker's IDNA relies on (src/unicode.rs)", () => {
-  for (const env of [undefined, ...ENVS]) {
-    const config = read(env);
+  for (const config of [undefined, ...ENVS].flatMap((env) => [read(env), readControl(env)])) {
+    const env = config.vars.ENVIRONMENT === "local" ? undefined : config.vars.ENVIRONMENT;
     // workerd's url_standard behaviour is the default from this date on; url_original undoes it.
     assert.ok(config.compatibility_date >= "2022-10-31", `${env ?? "local"}: ${config.compatibility_date}`);
     assert.ok(!(config.compatibility_flags ?? []).includes("url_original"), env ?? "local");
@@ -51,9 +66,21 @@ for (const env of ENVS) {
     assert.equal(b.name, `redirector-${env}`);
     assert.equal(b.environment, env);
     assert.deepEqual(b.kv, [`ROUTES_KV_${E}`]);
-    assert.deepEqual(b.durable, [`ROUTE_DO_${E}:RouteDo`]);
+    assert.deepEqual(b.durable, [`ROUTE_DO_${E}:RouteDo@redirector-control-${env}`]);
+    assert.deepEqual(b.services, [`CONTROL_${E}:redirector-control-${env}`]);
     assert.deepEqual(b.analytics, [`CLICKS_${E}:clicks_${env}`]);
-    assert.deepEqual(b.migrations, ["v1:RouteDo"]);
+    assert.deepEqual(b.migrations, []);
+    // The control script: the same KV and dataset, the RouteDo class and its
+    // migrations, and no way in but the edge's service binding.
+    const control = readControl(env);
+    const c = bindingsOf(control);
+    assert.equal(c.name, `redirector-control-${env}`);
+    assert.equal(c.environment, env);
+    assert.deepEqual(c.kvIds, b.kvIds);
+    assert.deepEqual(c.durable, [`ROUTE_DO_${E}:RouteDo`]);
+    assert.deepEqual(c.analytics, b.analytics);
+    assert.deepEqual(c.migrations, ["v1:RouteDo"]);
+    assert.deepEqual([c.routes, control.workers_dev], [[], false]);
   });
 }
 
@@ -61,11 +88,12 @@ test("no env names another env's resources", () => {
   const all = [undefined, ...ENVS].map((e) => bindingsOf(read(e)));
   const ids = all.flatMap((b) => b.kvIds);
   assert.equal(new Set(ids).size, ids.length, "KV namespace ids are distinct");
-  const names = all.map((b) => b.name);
+  const controls = [undefined, ...ENVS].map((e) => bindingsOf(readControl(e)));
+  const names = [...all, ...controls].map((b) => b.name);
   assert.equal(new Set(names).size, names.length);
-  for (const b of all) {
+  for (const b of [...all, ...controls]) {
     const own = b.environment.toUpperCase();
-    for (const binding of [...b.kv, ...b.durable, ...b.analytics]) {
+    for (const binding of [...b.kv, ...b.durable, ...b.analytics, ...b.services]) {
       assert.match(binding, new RegExp(`_${own}(:|$)`), `${b.name}: ${binding}`);
     }
   }

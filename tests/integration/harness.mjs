@@ -1,9 +1,13 @@
 // Shared Miniflare harness for the integration suite.
 //
-// It loads the *built* worker (src/entry.mjs over build/index.js + index_bg.wasm, made by
-// scripts/build-worker) into workerd through Miniflare, with real local KV and
-// Durable Objects. Three workers run the same build under different ENVIRONMENT
-// values, reached by host name:
+// It loads the *built* worker (scripts/build-worker) into workerd through Miniflare,
+// with real local KV and Durable Objects: per environment, the edge script
+// (src/entry.mjs over build/) and, where it has a Durable Object, its control script
+// (src/control.mjs over build-control/, named "<edge name>-control"), reached through
+// the edge's CONTROL_<ENV> service binding and holding the RouteDo class; both share
+// the env's KV and click binding, as in wrangler.toml and wrangler.control.toml.
+// Several environments run the same builds under different ENVIRONMENT values,
+// reached by host name:
 //
 //   any other host   -> "local":  ROUTES_KV_LOCAL, ROUTE_DO_LOCAL, CLICKS_LOCAL
 //   *.kvfail.test    -> "kvfail": ROUTES_KV_KVFAIL is a KV whose every read throws
@@ -37,6 +41,7 @@
 // harness reads workerd's structured logs and keeps the points, and tests read
 // them back with `clicks.next()`.
 import { Miniflare } from "miniflare";
+import { withControl } from "../../scripts/lib/two-scripts.mjs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -184,7 +189,7 @@ export default function () {
   return { limit: async () => { throw new Error("injected rate limiter failure"); } };
 }`;
 
-function redirectorWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, failDo = false, hangKv = false, hangDo = false, laggy = false, counted = false, flaky = null, missLimit = null, failLimiter = false, vars = {} } = {}) {
+function edgeWorker(name, env, { routes = [], kv = true, durable = true, failKv = false, failClicks = false, failDo = false, hangKv = false, hangDo = false, laggy = false, counted = false, flaky = null, missLimit = null, failLimiter = false, vars = {} } = {}) {
   const E = env.toUpperCase();
   const worker = {
     name,
@@ -215,6 +220,18 @@ function redirectorWorker(name, env, { routes = [], kv = true, durable = true, f
   return worker;
 }
 
+/**
+ * An environment's scripts: the edge script `name` and, when it has a Durable Object
+ * binding (real, failing or hanging), its control script `<name>-control` with the
+ * same bindings (scripts/lib/two-scripts.mjs). With `control: false`, the edge has
+ * no CONTROL_<ENV> binding (the admin API then answers 503).
+ */
+function redirectorWorker(name, env, options = {}) {
+  const edge = edgeWorker(name, env, options);
+  if (options.durable === false || options.control === false) return [edge];
+  return withControl(edge, env);
+}
+
 /** Start Miniflare with the built worker. Call `close()` when done. */
 export async function start({ sentryDsn } = {}) {
   const sentry = sentryDsn ? { SENTRY_DSN: sentryDsn, SENTRY_ENVIRONMENT: "local-test" } : {};
@@ -242,33 +259,33 @@ export async function start({ sentryDsn } = {}) {
     structuredWorkerdLogs: true,
     handleStructuredLogs: onLog,
     workers: [
-      redirectorWorker("redirector-local", "local", {
+      ...redirectorWorker("redirector-local", "local", {
         vars: { EXPLAIN: "on", ROUTE_CACHE_TTL_MS: "0", RULES_CACHE_TTL_MS: "0", ADMIN_TOKEN, ADMIN_BODY_TIMEOUT_MS: "1000", ...sentry },
       }),
-      redirectorWorker("redirector-count", "count", { routes: ["*count.test/*"], counted: true }),
+      ...redirectorWorker("redirector-count", "count", { routes: ["*count.test/*"], counted: true }),
       { name: "counting-kv", modules: true, script: countingKv, kvNamespaces: ["COUNTED"] },
-      redirectorWorker("redirector-ryw", "ryw", { routes: ["*ryw.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
-      redirectorWorker("redirector-pair", "pair", { routes: ["*pair.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
-      redirectorWorker("redirector-pair-peer", "pair", { laggy: true, durable: false, vars: { ADMIN_TOKEN } }),
-      redirectorWorker("redirector-flaky", "flaky", { routes: ["*flaky.test/*"], flaky: "3,7,8,5003", vars: { ADMIN_TOKEN } }),
+      ...redirectorWorker("redirector-ryw", "ryw", { routes: ["*ryw.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
+      ...redirectorWorker("redirector-pair", "pair", { routes: ["*pair.test/*"], laggy: true, vars: { ADMIN_TOKEN } }),
+      ...redirectorWorker("redirector-pair-peer", "pair", { laggy: true, durable: false, vars: { ADMIN_TOKEN } }),
+      ...redirectorWorker("redirector-flaky", "flaky", { routes: ["*flaky.test/*"], flaky: "3,7,8,5003", vars: { ADMIN_TOKEN } }),
       { name: "flaky-kv", modules: true, script: flakyKv, kvNamespaces: ["INNER"] },
       { name: "neighbour", modules: true, script: neighbour, routes: ["neighbour.test/*"] },
-      redirectorWorker("redirector-dofail", "dofail", { routes: ["*dofail.test/*"], failDo: true, vars: { ADMIN_TOKEN } }),
+      ...redirectorWorker("redirector-dofail", "dofail", { routes: ["*dofail.test/*"], failDo: true, vars: { ADMIN_TOKEN } }),
       { name: "laggy-kv", modules: true, script: laggyKv, kvNamespaces: ["INNER"] },
       { name: "failing-do", modules: true, script: failingDurableObjects },
-      redirectorWorker("redirector-kvfail", "kvfail", { routes: ["*kvfail.test/*"], failKv: true, vars: { ...sentry } }),
-      redirectorWorker("redirector-bare", "bare", { routes: ["*bare.test/*"], kv: false, durable: false, vars: { EXPLAIN: "token" } }),
-      redirectorWorker("redirector-edge", "edge", {
+      ...redirectorWorker("redirector-kvfail", "kvfail", { routes: ["*kvfail.test/*"], failKv: true, vars: { ...sentry } }),
+      ...redirectorWorker("redirector-bare", "bare", { routes: ["*bare.test/*"], kv: false, durable: false, vars: { EXPLAIN: "token" } }),
+      ...redirectorWorker("redirector-edge", "edge", {
         routes: ["*edge.test/*"],
         vars: { EXPLAIN: "token", EXPLAIN_TOKEN: EDGE_EXPLAIN_TOKEN, RULES_CACHE_TTL_MS: "1000" },
       }),
-      redirectorWorker("redirector-aefail", "aefail", { routes: ["*aefail.test/*"], failClicks: true }),
-      redirectorWorker("redirector-kvhang", "kvhang", { routes: ["*kvhang.test/*"], hangKv: true, vars: { KV_TIMEOUT_MS: "300", ...sentry } }),
+      ...redirectorWorker("redirector-aefail", "aefail", { routes: ["*aefail.test/*"], failClicks: true }),
+      ...redirectorWorker("redirector-kvhang", "kvhang", { routes: ["*kvhang.test/*"], hangKv: true, vars: { KV_TIMEOUT_MS: "300", ...sentry } }),
       { name: "hanging-kv", modules: true, script: hangingKv },
-      redirectorWorker("redirector-dohang", "dohang", { routes: ["*dohang.test/*"], hangDo: true, vars: { DO_TIMEOUT_MS: "300" } }),
+      ...redirectorWorker("redirector-dohang", "dohang", { routes: ["*dohang.test/*"], hangDo: true, vars: { DO_TIMEOUT_MS: "300" } }),
       { name: "hanging-do", modules: true, script: hangingDurableObjects },
-      redirectorWorker("redirector-abuse", "abuse", { routes: ["*abuse.test/*"], missLimit: 5 }),
-      redirectorWorker("redirector-abusefail", "abusefail", { routes: ["*abusefail.test/*"], failLimiter: true }),
+      ...redirectorWorker("redirector-abuse", "abuse", { routes: ["*abuse.test/*"], missLimit: 5 }),
+      ...redirectorWorker("redirector-abusefail", "abusefail", { routes: ["*abusefail.test/*"], failLimiter: true }),
       { name: "failing-limiter", modules: true, script: failingLimiter },
       { name: "click-capture", modules: true, script: clickCapture },
       { name: "failing-clicks", modules: true, script: failingClicks },

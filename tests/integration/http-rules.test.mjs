@@ -83,7 +83,7 @@ test("health: env, release and each binding's presence", async () => {
   const health = JSON.parse(body);
   assert.equal(health.env, "local");
   assert.match(health.release, /^([0-9a-f]{40}(-dirty)?|unknown)$/);
-  assert.deepEqual(health.bindings, { ROUTES_KV_LOCAL: true, ROUTE_DO_LOCAL: true, CLICKS_LOCAL: true });
+  assert.deepEqual(health.bindings, { ROUTES_KV_LOCAL: true, ROUTE_DO_LOCAL: true, CLICKS_LOCAL: true, CONTROL_LOCAL: true });
   assert.equal(health.ok, true);
   assert.equal(click.outcome, "health");
   assert.equal(click.release, health.release);
@@ -95,7 +95,7 @@ test("health reports missing bindings with 503", async () => {
   const health = JSON.parse(body);
   assert.equal(health.env, "bare");
   assert.equal(health.ok, false);
-  assert.deepEqual(health.bindings, { ROUTES_KV_BARE: false, ROUTE_DO_BARE: false, CLICKS_BARE: true });
+  assert.deepEqual(health.bindings, { ROUTES_KV_BARE: false, ROUTE_DO_BARE: false, CLICKS_BARE: true, CONTROL_BARE: false });
 });
 
 test("reserved paths are never looked up in KV", async () => {

@@ -36,8 +36,9 @@ before(async () => {
         compatibilityDate: "2026-04-20",
         // Production cache lifetimes: a repeat hit is answered without any I/O.
         bindings: { ENVIRONMENT: "local" },
+        // The edge script alone: its panics are the ones under test (no control
+        // script, so no Durable Object or CONTROL_LOCAL binding).
         kvNamespaces: ["ROUTES_KV_LOCAL"],
-        durableObjects: { ROUTE_DO_LOCAL: { className: "RouteDo", useSQLite: true } },
       },
     ],
   });

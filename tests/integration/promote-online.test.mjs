@@ -56,6 +56,13 @@ test("a healthy canary: split, verify, KPI gate against stable, full rollout", a
   const fresh = deployments[1].versions[0].version_id;
   assert.deepEqual(deployments[0].versions, [{ version_id: fresh, percentage: 20 }, { version_id: stable, percentage: 80 }]);
   assert.deepEqual(deployments[1].versions, [{ version_id: fresh, percentage: 100 }]);
+  // The control script went out whole, before the edge's version was uploaded.
+  const control = api.state.scripts["redirector-control-staging"];
+  assert.equal(control.deployments.at(-1).versions[0].percentage, 100);
+  const calls = api.requests.map((r) => r.path);
+  const controlAt = calls.findIndex((c) => c.includes("/scripts/redirector-control-staging/versions"));
+  const edgeAt = calls.findIndex((c) => c.includes("/scripts/redirector-staging/versions") && !c.includes("/versions/"));
+  assert.ok(controlAt >= 0 && controlAt < edgeAt, `control first: ${calls.join(", ")}`);
   assert.ok(logs.includes("verified"));
   const kpi = api.requests.find((r) => /GROUP BY release/.test(r.body));
   assert.match(kpi.body, /blob11 IN \('1111111111111111111111111111111111111111', '0000000000000000000000000000000000000000'\)/, "canary and stable, same window");
@@ -106,13 +113,16 @@ test("regression: a promotion killed mid-canary (SIGTERM, as a cancelled CI job)
 test("a failed upload stops before any split; a rollback that fails says so loudly (exit 3)", async () => {
   api.seedStable("redirector-staging", STABLE);
   const before = api.state.scripts["redirector-staging"].deployments.length;
-  process.env.FAKE_WRANGLER_FAIL = "1";
-  try {
-    await assert.rejects(onlineSteps({ env: "staging", percent: 10 }, io([])), /wrangler versions upload .* failed/);
-  } finally {
-    delete process.env.FAKE_WRANGLER_FAIL;
+  // The edge's upload fails (the control script went out), then the control's deploy.
+  for (const [fail, message] of [["upload", /wrangler versions upload .* failed/], ["all", /wrangler deploy -c wrangler.control.toml --env staging failed/]]) {
+    process.env.FAKE_WRANGLER_FAIL = fail;
+    try {
+      await assert.rejects(onlineSteps({ env: "staging", percent: 10 }, io([])), message);
+    } finally {
+      delete process.env.FAKE_WRANGLER_FAIL;
+    }
+    assert.equal(api.state.scripts["redirector-staging"].deployments.length, before, "nothing deployed");
   }
-  assert.equal(api.state.scripts["redirector-staging"].deployments.length, before, "nothing deployed");
   // A canary that fails, and an API that refuses the rollback.
   api.state.sql = kpiRows({ [RELEASE]: { requests: 800, errors: 80, p95_ms: 3 }, [STABLE]: { requests: 8000, errors: 0, p95_ms: 3 } });
   const logs = [];

@@ -11,7 +11,8 @@ test("promote --env dev offline: config check, scan, build, dry run, then the pl
   const r = spawnSync("scripts/promote", ["--env", "dev", "--percent", "20"], { encoding: "utf8", env });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   for (const step of ["1/9 config check", "2/9 secret scan", "3/9 build", "4/9 dry run"]) assert.match(r.stdout, new RegExp(step));
-  assert.match(r.stdout, /Total Upload/);
+  // Both scripts dry-run: the control script first.
+  assert.match(r.stdout, /control: .*Total Upload[\s\S]*edge: .*Total Upload/);
   assert.match(r.stdout, /offline: no CLOUDFLARE_API_TOKEN/);
   assert.match(r.stdout, /7\/9 deployment: <new>@20% <current>@80%/);
   assert.match(r.stdout, /scripts\/canary-verify --env dev --version-id <new>/);
@@ -34,6 +35,6 @@ test("regression: a failed dry run fails the promotion (it was piped through gre
   delete env.CLOUDFLARE_API_TOKEN;
   const r = spawnSync("scripts/promote", ["--env", "dev"], { encoding: "utf8", env });
   assert.equal(r.status, 1, r.stdout + r.stderr);
-  assert.match(r.stderr, /wrangler deploy --env dev --dry-run .* failed/);
+  assert.match(r.stderr, /wrangler deploy -c wrangler.control.toml --env dev --dry-run .* failed/);
   assert.doesNotMatch(r.stdout, /offline: no CLOUDFLARE_API_TOKEN/);
 });

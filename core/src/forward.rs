@@ -1,0 +1,84 @@
+//! What the control script hands back to the edge script for an admin request.
+//!
+//! The worker is two scripts per env (docs/architecture.md): the edge script
+//! (`redirector-<env>`) serves redirects, and forwards every `/__redirector/admin/`
+//! request, untouched, to the control script (`redirector-control-<env>`, reached
+//! only through the edge's `CONTROL_<ENV>` service binding), which holds the admin
+//! API and the `RouteDo` shards.
+//!
+//! Read-your-writes stays with the edge: after an accepted write, the location that
+//! served it must pin the new values in its Cache API and its isolate must forget its
+//! copies ([`crate::ryw`]). So the control script's answer to a write carries the
+//! writes: the [`WRITES_HEADER`] header says so, and the body is an envelope,
+//! `{"body": <the client's body>, "writes": [{"key": K, "value": V or null}]}`,
+//! which the edge opens ([`open`]) before it answers the client with the inner body
+//! and without the header. Every other answer passes through as it is.
+//!
+//! The envelope is the one contract between the two scripts besides the `RouteDo`
+//! messages ([`crate::strong::msg`]); during a gradual rollout an edge version may
+//! meet a control version one release apart, so it changes only by adding fields.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, StoreError};
+use crate::store::Write;
+
+/// Set (to `1`) on a control answer whose body is an envelope.
+pub const WRITES_HEADER: &str = "x-redirector-writes";
+
+/// One accepted write, as the edge needs it: the key and its new value (`None`:
+/// deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+/// An opened envelope: the body for the client and the writes to pin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub body: String,
+    pub writes: Vec<Written>,
+}
+
+/// The control script's body for an accepted write.
+pub fn seal(body: &str, writes: &[Write]) -> String {
+    let writes = writes.iter().map(|w| Written { key: w.key.key.clone(), value: w.value.clone() }).collect();
+    let envelope = Envelope { body: body.to_owned(), writes };
+    // A struct of strings always serialises.
+    serde_json::to_string(&envelope).unwrap_or_default()
+}
+
+/// Open an envelope. Failing here means the two scripts disagree (a version skew or
+/// a bug); the write was stored, so the edge answers 503 with this error and the
+/// client retries (writes are idempotent).
+pub fn open(text: &str) -> Result<Envelope, Error> {
+    serde_json::from_str(text).map_err(|e| Error::StoreUnavailable(StoreError(format!("the control script's answer to a write did not parse: {e}"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::parse_key;
+
+    #[test]
+    fn a_sealed_envelope_opens_to_the_same_body_and_writes() {
+        let writes = vec![
+            Write { key: parse_key("go.example.com/a").unwrap(), value: Some(r#"{"to":"https://e.com/\u2603"}"#.into()) },
+            Write { key: parse_key("rules:*").unwrap(), value: None },
+        ];
+        let body = "{\"ok\":true,\n\"key\":\"go.example.com/a\"}";
+        let opened = open(&seal(body, &writes)).unwrap();
+        assert_eq!(opened.body, body);
+        let keys: Vec<(&str, Option<&str>)> = opened.writes.iter().map(|w| (w.key.as_str(), w.value.as_deref())).collect();
+        assert_eq!(keys, [("go.example.com/a", Some(r#"{"to":"https://e.com/\u2603"}"#)), ("rules:*", None)]);
+    }
+
+    #[test]
+    fn an_envelope_that_does_not_parse_is_a_503_not_a_panic() {
+        for text in ["", "{}", "[]", "{\"body\":1,\"writes\":[]}", "{\"body\":\"b\",\"writes\":[{\"key\":1}]}"] {
+            let e = open(text).unwrap_err();
+            assert_eq!(e.reply().status, 503, "{text}");
+        }
+    }
+}
