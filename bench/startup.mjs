@@ -15,6 +15,11 @@ const KINDS = {
   "wasm-302": () => [{ ...common, name: "a", scriptPath: "bench/wasm-302/build/index.js", kvNamespaces: { ROUTES: KV_ID } }],
   static: () => [{ ...common, name: "a", scriptPath: "bench/static-302.js" }],
 };
+// BENCH_OTHER_ENTRY=path/entry.mjs adds `rust-bare-other`: `rust-bare` as built
+// elsewhere (another commit: BUILD_DIR=... scripts/build-worker there), same rounds.
+if (process.env.BENCH_OTHER_ENTRY) {
+  KINDS["rust-bare-other"] = () => [{ ...KINDS["rust-bare"]()[0], scriptPath: process.env.BENCH_OTHER_ENTRY }];
+}
 const ms = Object.fromEntries(Object.keys(KINDS).map((k) => [k, []]));
 for (let i = 0; i < SAMPLES; i++) {
   for (const [kind, workers] of Object.entries(KINDS)) {
@@ -29,4 +34,5 @@ for (let i = 0; i < SAMPLES; i++) {
 const out = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Number(median(v).toFixed(1))]));
 out.rust_over_smallest_rust = Number((out.rust / out["wasm-302"]).toFixed(2));
 out.rust_bare_over_smallest_rust = Number((out["rust-bare"] / out["wasm-302"]).toFixed(2));
+if (out["rust-bare-other"]) out.rust_bare_other_over_smallest_rust = Number((out["rust-bare-other"] / out["wasm-302"]).toFixed(2));
 console.log(JSON.stringify(out));

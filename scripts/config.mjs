@@ -39,9 +39,14 @@ function section(env, spec, top, script) {
     out.push(`name = ${q(name)}`, `main = ${q(w.main)}`, `compatibility_date = ${q(config.worker.compatibility_date)}`);
     // Inherited by every env: the entry module and the worker-build JS, minified on upload.
     out.push("minify = true");
-    out.push(`workers_dev = ${workersDev}`, "", "[build]", `command = ${q(w.build_command)}`, `watch_dir = ["src", "core/src"]`);
+    out.push(`workers_dev = ${workersDev}`);
+    // No public URL per version: the edge script held a Durable Object class until
+    // the split, which had none either; canaries are verified by version override.
+    if (edge) out.push("preview_urls = false");
+    out.push("", "[build]", `command = ${q(w.build_command)}`, `watch_dir = ["src", "core/src"]`);
   } else {
     out.push(`[env.${env}]`, `name = ${q(name)}`, `workers_dev = ${workersDev}`);
+    if (edge) out.push("preview_urls = false");
   }
   if (edge && spec.routes.length) {
     out.push(`routes = [`);
@@ -63,7 +68,14 @@ function section(env, spec, top, script) {
     const m = spec.miss_limit;
     out.push("", `[[${p}ratelimits]]`, `name = ${q(names.missLimit)}`, `namespace_id = ${q(m.namespace_id)}`, `simple = { limit = ${m.limit}, period = ${m.period} }`);
   } else {
-    for (const m of w.migrations) out.push("", `[[${p}migrations]]`, `tag = ${q(m.tag)}`, `new_sqlite_classes = ${list(m.new_sqlite_classes)}`);
+    for (const m of w.migrations) {
+      out.push("", `[[${p}migrations]]`, `tag = ${q(m.tag)}`);
+      if (m.new_sqlite_classes) out.push(`new_sqlite_classes = ${list(m.new_sqlite_classes)}`);
+      // Moving objects from another script (docs/architecture.md): `{worker_name}` is
+      // this env's edge script.
+      const from = (t) => `{ from = ${q(t.from)}, from_script = ${q(t.from_script.replace("{worker_name}", spec.worker_name))}, to = ${q(t.to)} }`;
+      if (m.transferred_classes) out.push(`transferred_classes = [${m.transferred_classes.map(from).join(", ")}]`);
+    }
   }
   return out.join("\n");
 }

@@ -18,6 +18,7 @@ use crate::bindings::Bindings;
 use crate::ryw::Pins;
 use crate::limits::MissLimiter;
 use crate::store::{EdgeStore, Timeouts, DO_TIMEOUT_MS, KV_TIMEOUT_MS};
+use crate::forward::Failure;
 use crate::incoming::Incoming;
 use crate::{clicks, respond, sentry, RELEASE};
 
@@ -164,11 +165,16 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
         // script (which checks it again: it trusts no caller).
         let forwarded = match authorize(settings.admin_token.as_deref(), authorization.as_deref()) {
             Ok(()) => crate::forward::admin(&req, bindings, isolate.store.as_ref().map(|s| &s.pins), &isolate.cache).await,
-            Err(e) => Err(e),
+            Err(e) => Err(Failure::Unanswered(e)),
         };
         match forwarded {
             Ok(response) => return Ok(response),
-            Err(e) => refuse(&url, &facts, &deployment, e),
+            Err(Failure::Unanswered(e)) => refuse(&url, &facts, &deployment, e),
+            Err(Failure::Unopened(e)) => {
+                // The control script wrote this request's click already.
+                let handled = refuse(&url, &facts, &deployment, e);
+                return finish_with(&isolate, &ctx, &url, handled, started, false);
+            }
         }
     } else {
         let mut handled = handle(&url, &facts, isolate.store.as_ref(), &isolate.cache, &deployment).await;
@@ -184,7 +190,13 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
 
 /// The end of every request in either script: log and report a fault, write the
 /// click (with the time taken), and answer.
-pub(crate) fn finish(isolate: &Isolate, ctx: &Context, url: &RequestUrl<'_>, mut handled: Handled, started: u64) -> Result<web_sys::Response> {
+pub(crate) fn finish(isolate: &Isolate, ctx: &Context, url: &RequestUrl<'_>, handled: Handled, started: u64) -> Result<web_sys::Response> {
+    finish_with(isolate, ctx, url, handled, started, true)
+}
+
+/// [`finish`], writing the click only if `click` (one per request: a forwarded
+/// request's may be the control script's).
+fn finish_with(isolate: &Isolate, ctx: &Context, url: &RequestUrl<'_>, mut handled: Handled, started: u64, click: bool) -> Result<web_sys::Response> {
     let (bindings, settings) = (&isolate.bindings, &isolate.settings);
     if let Some(fault) = &handled.fault {
         // No query string, cookies or client address in logs or Sentry: the path
@@ -203,8 +215,10 @@ pub(crate) fn finish(isolate: &Isolate, ctx: &Context, url: &RequestUrl<'_>, mut
             reporter.report(ctx, RELEASE, fault);
         }
     }
-    handled.click.latency_ms = (js_sys::Date::now() as u64).saturating_sub(started) as f64;
-    clicks::write(bindings.clicks.as_ref(), &handled.click);
+    if click {
+        handled.click.latency_ms = (js_sys::Date::now() as u64).saturating_sub(started) as f64;
+        clicks::write(bindings.clicks.as_ref(), &handled.click);
+    }
     respond::to_response(handled.reply)
 }
 

@@ -23,6 +23,8 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     let isolate = Isolate::get(&env);
     let Incoming { method, url: text, user_agent, referer, country, colo } = Incoming::read(&req);
     let url = RequestUrl::parse(&text)?;
+    #[cfg(feature = "test-panic")]
+    crate::test_panic::maybe_panic(&url, isolate.store.as_ref()).await;
     let headers = req.headers();
     let authorization = headers.get("authorization").ok().flatten();
     let admin_token = isolate.settings.admin_token.as_deref();

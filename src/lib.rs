@@ -88,7 +88,7 @@ pub fn now_ms() -> i64 {
 }
 
 /// Panic recovery, pinned (tests/integration/panic.test.mjs). With `panic = "abort"`
-/// a panic ends this wasm instance; `src/entry.mjs` must then rebuild it and answer
+/// a panic ends this wasm instance; `src/wasm-handler.mjs` must then rebuild it and answer
 /// every request the instance was serving. The `worker` crate's own hook (set by its
 /// start function) logs the panic and sets the `criticalError` flag the entry reads.
 /// This adds to it, never replaces it: installed on an instance's first request,
@@ -114,7 +114,8 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// The fetch handler workerd calls (through `src/entry.mjs`).
+/// The fetch handler workerd calls (through `src/wasm-handler.mjs`, from either
+/// script's entry module).
 ///
 /// The request is served by polling [`app::serve`] once, here: a request answered
 /// from the isolate cache needs no I/O, finishes in that poll, and its `Response` is

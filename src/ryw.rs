@@ -27,7 +27,7 @@
 use futures_util::future::join_all;
 use redirector_core::key::shard_of;
 use redirector_core::ryw::signed::{PinFields, PinSigner};
-use redirector_core::ryw::PIN_TTL_MS;
+use redirector_core::ryw::{PIN_MAX_KEYS, PIN_TTL_MS};
 use redirector_core::forward::Written;
 use worker::{console_error, console_warn, Cache, Headers, Response, ResponseBuilder};
 
@@ -35,8 +35,6 @@ use crate::now_ms;
 
 /// How long a write is pinned in this location, in seconds.
 pub const TTL_SECS: i64 = PIN_TTL_MS / 1000;
-/// Most keys pinned one by one; a bigger bulk leaves a note per host instead.
-pub const PIN_MAX_KEYS: usize = 64;
 const TOMBSTONE: &str = "deleted";
 /// The marker's name: not a route key (those contain a `/` or start with `rules:`).
 const MARKER: &str = "~last-write";

@@ -38,7 +38,9 @@ export function wasmHandler(Entrypoint) {
   function unavailable() {
     return new Response("Service Unavailable: try again shortly\n", {
       status: 503,
-      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "retry-after": "5" },
+      // x-redirector-panicked: this request's click was never written; the edge
+      // script writes it when its control script answers so (src/forward.rs).
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "retry-after": "5", "x-redirector-panicked": "1" },
     });
   }
 

@@ -15,19 +15,27 @@
 //! and without the header. Every other answer passes through as it is.
 //!
 //! The envelope is the one contract between the two scripts besides the `RouteDo`
-//! messages ([`crate::strong::msg`]); during a gradual rollout an edge version may
-//! meet a control version one release apart, so it changes only by adding fields.
+//! messages ([`crate::strong::msg`]). Edge versions older and newer than the control
+//! script meet it (a gradual rollout, a rollback of the edge alone), so both change
+//! only by adding fields that readers may ignore and writers may leave out; never by
+//! renaming or removing one.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, StoreError};
+use crate::ryw::PIN_MAX_KEYS;
 use crate::store::Write;
 
 /// Set (to `1`) on a control answer whose body is an envelope.
 pub const WRITES_HEADER: &str = "x-redirector-writes";
+/// Set (to `1`) by `src/wasm-handler.mjs` on the 503 it answers for a request whose
+/// wasm instance died (a panic): that request's click was never written, so the
+/// edge writes it when the control script's answer carries this.
+pub const PANICKED_HEADER: &str = "x-redirector-panicked";
 
 /// One accepted write, as the edge needs it: the key and its new value (`None`:
-/// deleted).
+/// deleted, or a bulk of more than [`PIN_MAX_KEYS`] keys, whose values the edge does
+/// not pin: it notes their hosts instead).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Written {
     pub key: String,
@@ -43,7 +51,8 @@ pub struct Envelope {
 
 /// The control script's body for an accepted write.
 pub fn seal(body: &str, writes: &[Write]) -> String {
-    let writes = writes.iter().map(|w| Written { key: w.key.key.clone(), value: w.value.clone() }).collect();
+    let pinned = writes.len() <= PIN_MAX_KEYS;
+    let writes = writes.iter().map(|w| Written { key: w.key.key.clone(), value: w.value.clone().filter(|_| pinned) }).collect();
     let envelope = Envelope { body: body.to_owned(), writes };
     // A struct of strings always serialises.
     serde_json::to_string(&envelope).unwrap_or_default()
@@ -72,6 +81,17 @@ mod tests {
         assert_eq!(opened.body, body);
         let keys: Vec<(&str, Option<&str>)> = opened.writes.iter().map(|w| (w.key.as_str(), w.value.as_deref())).collect();
         assert_eq!(keys, [("go.example.com/a", Some(r#"{"to":"https://e.com/\u2603"}"#)), ("rules:*", None)]);
+    }
+
+    #[test]
+    fn a_bulk_too_big_to_pin_is_sealed_without_its_values() {
+        let writes: Vec<Write> =
+            (0..=PIN_MAX_KEYS).map(|i| Write { key: parse_key(&format!("h{}.example/{i}", i % 3)).unwrap(), value: Some(format!("\"https://e.com/{i}\"")) }).collect();
+        let opened = open(&seal("{}", &writes)).unwrap();
+        assert_eq!(opened.writes.len(), PIN_MAX_KEYS + 1, "every key, for the hosts' notes and the isolate's cache");
+        assert!(opened.writes.iter().all(|w| w.value.is_none()));
+        let opened = open(&seal("{}", &writes[..PIN_MAX_KEYS])).unwrap();
+        assert!(opened.writes.iter().all(|w| w.value.is_some()), "up to the limit, each key is pinned with its value");
     }
 
     #[test]

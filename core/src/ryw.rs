@@ -27,6 +27,9 @@
 /// How long a pin (and the marker) lives in the Cache API: longer than KV needs to
 /// spread a write plus its edge cache lifetime.
 pub const PIN_TTL_MS: i64 = 120_000;
+/// Most keys a write pins one by one in its location; a bigger bulk leaves a note
+/// per host instead (the worker's `ryw` module).
+pub const PIN_MAX_KEYS: usize = 64;
 
 /// How long an isolate trusts what it read of the marker.
 pub const MARKER_FRESH_MS: i64 = 1_000;

@@ -131,3 +131,18 @@ test("regression: scripts/config check fails when a Sentry environment differs f
   assert.match(r.stderr, /prod\.sentry_environment is "prod"; ENVIRONMENTS\.md says "production"/);
   assert.deepEqual(sentryMismatches(config.envs, { prod: "production", dev: "dev" }), [{ env: "prod", have: "prod", want: "production" }]);
 });
+
+test("an env that ran RouteDo in the edge script can move its objects: the control's migration renders transferred_classes", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "config-"));
+  for (const dir of ["scripts", "config/platform"]) mkdirSync(path.join(root, dir), { recursive: true });
+  cpSync("scripts/config.mjs", path.join(root, "scripts/config.mjs"));
+  cpSync("config/platform/ENVIRONMENTS.md", path.join(root, "config/platform/ENVIRONMENTS.md"));
+  const config = JSON.parse(readFileSync("config/environments.json", "utf8"));
+  config.control.migrations = [{ tag: "v1", transferred_classes: [{ from: "RouteDo", from_script: "{worker_name}", to: "RouteDo" }] }];
+  writeFileSync(path.join(root, "config/environments.json"), JSON.stringify(config));
+  assert.equal(spawnSync("node", [path.join(root, "scripts/config.mjs"), "write"], { encoding: "utf8" }).status, 0);
+  for (const env of ENVS) {
+    const moved = unstable_readConfig({ config: path.join(root, "wrangler.control.toml"), env }, { hideWarnings: true });
+    assert.deepEqual(moved.migrations, [{ tag: "v1", transferred_classes: [{ from: "RouteDo", from_script: `redirector-${env}`, to: "RouteDo" }] }]);
+  }
+});
