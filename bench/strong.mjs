@@ -7,7 +7,7 @@
 import { Miniflare } from "miniflare";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { withControl } from "../scripts/lib/two-scripts.mjs";
+import { BUILT, withControl } from "../scripts/lib/two-scripts.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLICKS = Number(process.argv[2] ?? 5000);
@@ -23,12 +23,7 @@ const mf = new Miniflare({
     name: "redirector-local",
     rootPath: ROOT,
     scriptPath: "src/entry.mjs",
-    modules: true,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-04-20",
+    ...BUILT,
     bindings: { ENVIRONMENT: "local", ADMIN_TOKEN: TOKEN },
     kvNamespaces: ["ROUTES_KV_LOCAL"],
     durableObjects: { ROUTE_DO_LOCAL: { className: "RouteDo", useSQLite: true } },

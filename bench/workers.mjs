@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { WebSocket } from "undici";
 import { CF } from "./cf.mjs";
-import { withControl } from "../scripts/lib/two-scripts.mjs";
+import { BUILT, withControl } from "../scripts/lib/two-scripts.mjs";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 /** Local KV state, persisted across runs (seeded once by bench/e2e.mjs). */
@@ -13,15 +13,7 @@ export const LINKS = Number(process.env.BENCH_LINKS ?? 100_000);
 export const KV_ID = `bench-routes-${LINKS}`;
 
 /** Worker options every bench worker shares (built output loaded by module rules). */
-export const common = {
-  compatibilityDate: "2026-04-20",
-  modules: true,
-  modulesRules: [
-    { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-    { type: "CompiledWasm", include: ["**/*.wasm"] },
-  ],
-  rootPath: ROOT,
-};
+export const common = { ...BUILT, rootPath: ROOT };
 
 /**
  * (a) this worker as the `bench` environment: the seeded KV, its Durable Object, and

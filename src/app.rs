@@ -127,8 +127,8 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     let started = js_sys::Date::now() as u64;
     let isolate = Isolate::get(&env);
     let (bindings, settings) = (&isolate.bindings, &isolate.settings);
-    let Incoming { method, url: text, user_agent, referer, country, colo } = Incoming::read(&req);
-    let url = RequestUrl::parse(&text)?;
+    let incoming = Incoming::read(&req);
+    let url = RequestUrl::parse(&incoming.url)?;
     // Other headers are read only where they are used.
     let headers = OnceCell::new();
     let all_headers = || headers.get_or_init(|| req.headers());
@@ -144,11 +144,6 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
     #[cfg(feature = "test-panic")]
     crate::test_panic::maybe_panic(&url, isolate.store.as_ref()).await;
     let facts = RequestFacts {
-        method: &method,
-        country: country.as_deref(),
-        colo: colo.as_deref(),
-        referer: referer.as_deref(),
-        user_agent: user_agent.as_deref(),
         accept_language: Deferred::Read(&accept_language),
         cookie: Deferred::Read(&cookie),
         random: random_u64(),
@@ -156,7 +151,7 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_
         explain_country: explain_country.as_deref(),
         // The edge never reads a body: admin writes are the control script's.
         body: Body::NotRead,
-        now_ms: started as i64,
+        ..incoming.facts(started as i64)
     };
     let deployment = isolate.deployment();
     let handled = if url.path().starts_with(ADMIN_PREFIX) {

@@ -21,28 +21,22 @@ use crate::incoming::Incoming;
 pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     let started = js_sys::Date::now() as u64;
     let isolate = Isolate::get(&env);
-    let Incoming { method, url: text, user_agent, referer, country, colo } = Incoming::read(&req);
-    let url = RequestUrl::parse(&text)?;
+    let incoming = Incoming::read(&req);
+    let url = RequestUrl::parse(&incoming.url)?;
     #[cfg(feature = "test-panic")]
     crate::test_panic::maybe_panic(&url, isolate.store.as_ref()).await;
     let headers = req.headers();
     let authorization = headers.get("authorization").ok().flatten();
     let admin_token = isolate.settings.admin_token.as_deref();
     // A body is read only for an authorised admin write, and only so much of it.
-    let body = match body_plan(url.path(), &method, admin_token, authorization.as_deref()) {
+    let body = match body_plan(url.path(), &incoming.method, admin_token, authorization.as_deref()) {
         Some(max) => read_body(&req, &headers, max, isolate.settings.body_timeout_ms).await,
         None => Err(Body::NotRead),
     };
     let facts = RequestFacts {
-        method: &method,
-        country: country.as_deref(),
-        colo: colo.as_deref(),
-        referer: referer.as_deref(),
-        user_agent: user_agent.as_deref(),
         authorization: authorization.as_deref(),
         body: body.as_deref().map_or_else(|failure| *failure, Body::Text),
-        now_ms: started as i64,
-        ..RequestFacts::default()
+        ..incoming.facts(started as i64)
     };
     let AdminHandled { mut handled, writes } = handle_admin(&url, &facts, isolate.store.as_ref(), &isolate.deployment()).await;
     if !writes.is_empty() {

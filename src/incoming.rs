@@ -9,6 +9,7 @@
 //! facts are read one by one, so none is ever split wrongly. Everything else (the
 //! headers only reserved paths, conditions or misses use) is read where it is used.
 
+use redirector_core::RequestFacts;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use worker::web_sys;
@@ -40,6 +41,20 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// The core's facts of the request that these give (method, client, time); the
+    /// caller adds what its flow reads besides.
+    pub fn facts(&self, now_ms: i64) -> RequestFacts<'_> {
+        RequestFacts {
+            method: &self.method,
+            country: self.country.as_deref(),
+            colo: self.colo.as_deref(),
+            referer: self.referer.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            now_ms,
+            ..RequestFacts::default()
+        }
+    }
+
     pub fn read(req: &web_sys::Request) -> Incoming {
         request_facts(req).ok().and_then(|packed| Incoming::unpack(&packed)).unwrap_or_else(|| Incoming::one_by_one(req))
     }

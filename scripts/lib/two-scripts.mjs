@@ -6,6 +6,19 @@
 // wrangler.control.toml wire them.
 
 /**
+ * How Miniflare loads a built script (worker-build's JS and wasm, our entry modules),
+ * at wrangler.toml's compatibility date: spread into a worker's options.
+ */
+export const BUILT = {
+  modules: true,
+  modulesRules: [
+    { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+    { type: "CompiledWasm", include: ["**/*.wasm"] },
+  ],
+  compatibilityDate: "2026-04-20",
+};
+
+/**
  * `[edge, control]` for a Miniflare edge worker `edge` of env `env`: the control
  * script `<edge name>-control` has the edge's bindings but no routes and no rate
  * limit, and holds ROUTE_DO_<ENV>'s class (unless the edge's Durable Object binding

@@ -14,7 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
-import { withControl } from "../../scripts/lib/two-scripts.mjs";
+import { BUILT, withControl } from "../../scripts/lib/two-scripts.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -49,12 +49,7 @@ before(async () => {
       name: "redirector-local",
       rootPath: ROOT,
       scriptPath: "src/entry.mjs",
-      modules: true,
-      modulesRules: [
-        { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-        { type: "CompiledWasm", include: ["**/*.wasm"] },
-      ],
-      compatibilityDate: "2026-04-20",
+      ...BUILT,
       bindings: { ENVIRONMENT: "local", ROUTE_CACHE_TTL_MS: "0", RULES_CACHE_TTL_MS: "0" },
       kvNamespaces: ["ROUTES_KV_LOCAL"],
       durableObjects: { ROUTE_DO_LOCAL: { className: "RouteDo", useSQLite: true } },

@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { unstable_readConfig } from "wrangler";
+import { BUILT } from "../../scripts/lib/two-scripts.mjs";
 
 const ENVS = ["dev", "staging", "prod"];
 const read = (env) => unstable_readConfig({ config: "wrangler.toml", env }, { hideWarnings: true });
@@ -48,6 +49,11 @@ test("local (top level): what `wrangler dev` runs with no flags", () => {
     migrations: ["v1:RouteDo"],
     routes: [],
   });
+});
+
+test("the tests and benches load the built scripts at wrangler.toml's compatibility date", () => {
+  assert.equal(BUILT.compatibilityDate, read(undefined).compatibility_date);
+  assert.equal(BUILT.compatibilityDate, readControl(undefined).compatibility_date);
 });
 
 test("every env runs with the WHATWG URL, which the worker's IDNA relies on (src/unicode.rs)", () => {

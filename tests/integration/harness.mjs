@@ -41,7 +41,7 @@
 // harness reads workerd's structured logs and keeps the points, and tests read
 // them back with `clicks.next()`.
 import { Miniflare } from "miniflare";
-import { withControl } from "../../scripts/lib/two-scripts.mjs";
+import { BUILT, withControl } from "../../scripts/lib/two-scripts.mjs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -70,11 +70,6 @@ export function named(point) {
   out.double_count = point.doubles.length;
   return out;
 }
-
-const moduleRules = [
-  { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-  { type: "CompiledWasm", include: ["**/*.wasm"] },
-];
 
 const clickCapture = `
 export default function (env) {
@@ -195,9 +190,7 @@ function edgeWorker(name, env, { routes = [], kv = true, durable = true, failKv 
     name,
     rootPath: ROOT,
     scriptPath: "src/entry.mjs",
-    modules: true,
-    modulesRules: moduleRules,
-    compatibilityDate: "2026-04-20",
+    ...BUILT,
     routes,
     bindings: { ENVIRONMENT: env, ...vars },
     wrappedBindings: {

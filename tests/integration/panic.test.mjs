@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import { BUILT } from "../../scripts/lib/two-scripts.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BUILD = path.join(ROOT, "target/panic-build");
@@ -29,12 +30,7 @@ before(async () => {
     name,
     rootPath,
     scriptPath,
-    modules: true,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-04-20",
+    ...BUILT,
     // Production cache lifetimes: a repeat hit is answered without any I/O.
     bindings: { ENVIRONMENT: "local", ADMIN_TOKEN: TOKEN },
     kvNamespaces: ["ROUTES_KV_LOCAL"],
