@@ -122,15 +122,25 @@ test("the Sentry environment of each env is the platform document's", () => {
   }
 });
 
-test("regression: scripts/config check fails when a Sentry environment differs from the document's", () => {
+/**
+ * A copy of scripts/config.mjs in a temporary root, with the mapping as `change`
+ * leaves it: returns the root, the mapping, and `run(cmd)` of that copy.
+ */
+function configCopy(change) {
   const root = mkdtempSync(path.join(tmpdir(), "config-"));
   for (const dir of ["scripts", "config/platform"]) mkdirSync(path.join(root, dir), { recursive: true });
   cpSync("scripts/config.mjs", path.join(root, "scripts/config.mjs"));
   cpSync("config/platform/ENVIRONMENTS.md", path.join(root, "config/platform/ENVIRONMENTS.md"));
   const config = JSON.parse(readFileSync("config/environments.json", "utf8"));
-  config.envs.prod.sentry_environment = "prod"; // what the mapping said before
+  change(config);
   writeFileSync(path.join(root, "config/environments.json"), JSON.stringify(config));
   const run = (cmd) => spawnSync("node", [path.join(root, "scripts/config.mjs"), cmd], { encoding: "utf8" });
+  return { root, config, run };
+}
+
+test("regression: scripts/config check fails when a Sentry environment differs from the document's", () => {
+  // What the mapping said before.
+  const { config, run } = configCopy((c) => (c.envs.prod.sentry_environment = "prod"));
   assert.equal(run("write").status, 0);
   const r = run("check");
   assert.equal(r.status, 1, r.stdout);
@@ -139,14 +149,10 @@ test("regression: scripts/config check fails when a Sentry environment differs f
 });
 
 test("an env that ran RouteDo in the edge script can move its objects: the control's migration renders transferred_classes", () => {
-  const root = mkdtempSync(path.join(tmpdir(), "config-"));
-  for (const dir of ["scripts", "config/platform"]) mkdirSync(path.join(root, dir), { recursive: true });
-  cpSync("scripts/config.mjs", path.join(root, "scripts/config.mjs"));
-  cpSync("config/platform/ENVIRONMENTS.md", path.join(root, "config/platform/ENVIRONMENTS.md"));
-  const config = JSON.parse(readFileSync("config/environments.json", "utf8"));
-  config.control.migrations = [{ tag: "v1", transferred_classes: [{ from: "RouteDo", from_script: "{worker_name}", to: "RouteDo" }] }];
-  writeFileSync(path.join(root, "config/environments.json"), JSON.stringify(config));
-  assert.equal(spawnSync("node", [path.join(root, "scripts/config.mjs"), "write"], { encoding: "utf8" }).status, 0);
+  const { root, run } = configCopy((c) => {
+    c.control.migrations = [{ tag: "v1", transferred_classes: [{ from: "RouteDo", from_script: "{worker_name}", to: "RouteDo" }] }];
+  });
+  assert.equal(run("write").status, 0);
   for (const env of ENVS) {
     const moved = unstable_readConfig({ config: path.join(root, "wrangler.control.toml"), env }, { hideWarnings: true });
     assert.deepEqual(moved.migrations, [{ tag: "v1", transferred_classes: [{ from: "RouteDo", from_script: `redirector-${env}`, to: "RouteDo" }] }]);
