@@ -26,9 +26,9 @@ pub struct Bindings {
 }
 
 /// The binding names for an env name.
-pub fn binding_names(env: &str) -> [String; 3] {
+pub fn binding_names(env: &str) -> [String; 4] {
     let upper = env.to_ascii_uppercase();
-    [format!("ROUTES_KV_{upper}"), format!("ROUTE_DO_{upper}"), format!("CLICKS_{upper}")]
+    [format!("ROUTES_KV_{upper}"), format!("ROUTE_DO_{upper}"), format!("CLICKS_{upper}"), format!("CONTROL_{upper}")]
 }
 
 /// The env name from the `ENVIRONMENT` var (`unset` when missing or malformed).
@@ -43,13 +43,12 @@ pub fn env_name(env: &Env) -> String {
 impl Bindings {
     pub fn from_env(env: &Env) -> Self {
         let name = env_name(env);
-        let [kv_name, do_name, ae_name] = binding_names(&name);
+        let [kv_name, do_name, ae_name, control_name] = binding_names(&name);
         let kv = present(env, &kv_name).then(|| env.kv(&kv_name).ok()).flatten();
         let kv_object = kv.as_ref().and_then(|_| js_sys::Reflect::get(env.as_ref(), &kv_name.as_str().into()).ok());
         let route_do = env.durable_object(&do_name).ok();
         let clicks = present(env, &ae_name).then(|| env.analytics_engine(&ae_name).ok()).flatten();
         let mut report = vec![(kv_name, kv.is_some()), (do_name, route_do.is_some()), (ae_name, clicks.is_some())];
-        let control_name = format!("CONTROL_{}", name.to_ascii_uppercase());
         let control = if cfg!(feature = "control") || !present(env, &control_name) {
             None
         } else {
